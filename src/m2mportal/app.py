@@ -1,0 +1,68 @@
+"""Builds the ASGI app from the parts: IAM, customer API, operator API, docs, ops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from m2mportal import API_BASE, docs_ui, ops
+from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
+from m2mportal.gateway import errors, openapi
+from m2mportal.gateway.endpoints import build_routes
+from m2mportal.iam import endpoints as iam
+from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
+from m2mportal.platform import Platform
+from m2mportal.services import applications
+
+OPERATOR_BASE = "/operator/v1"
+log = structlog.get_logger("m2mportal")
+
+
+async def _provisioner(platform: Platform) -> None:
+    """Background: applications leave 'In Creation' once their provisioning delay passed."""
+    while True:
+        try:
+            await applications.activate_due(platform)
+        except Exception:
+            log.exception("provisioning pass failed")
+        await asyncio.sleep(0.5)
+
+
+def create_app(platform: Platform, background: bool = True) -> Starlette:
+    document = openapi.build(
+        [(API_ENDPOINTS, API_BASE), (OPERATOR_ENDPOINTS, OPERATOR_BASE)],
+        "M2M Service Portal 3.0 REST API (m2mportal)",
+    )
+    metrics = ops.Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(_provisioner(platform))] if background else []
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = Starlette(
+        routes=[
+            *build_routes(API_ENDPOINTS, API_BASE, platform),
+            *build_routes(OPERATOR_ENDPOINTS, OPERATOR_BASE, platform),
+            *iam.routes(platform),
+            *ops.routes(platform, metrics),
+            *docs_ui.routes(document),
+        ],
+        middleware=[Middleware(ops.MetricsMiddleware, metrics=metrics)],
+        lifespan=lifespan,
+    )
+    errors.install(app, platform.clock)
+    app.state.platform = platform
+    return app

@@ -1,0 +1,45 @@
+"""Real and simulated time: one clock object is injected everywhere.
+
+Periods, retention, idle timeouts and the simulator read this clock, so tests move it
+instead of sleeping. Rate-limit windows deliberately do not: they protect real capacity.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+class Clock:
+    """Wall-clock time, optionally shifted by a movable offset (the simulated clock)."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def advance(self, seconds: float) -> datetime:
+        self.offset += seconds
+        return self.now()
+
+    def iso(self) -> str:
+        return iso(self.now())
+
+    def stamp(self) -> str:
+        """The error body's timestamp form: ``2025-08-28 11:25:49``."""
+        return self.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with milliseconds, as the seed's events write time (sortable as text)."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

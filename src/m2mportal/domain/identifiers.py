@@ -1,0 +1,116 @@
+"""SIM identifiers (CONTRACT.md section 6): their forms and how a SIM is selected by one.
+
+Each validator returns an error text or ``None``; callers collect every error so a
+request with several malformed identifiers names all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+KINDS = ("iccid", "euiccid", "imsi", "imei", "msisdn")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = ord(char) - 48
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def luhn_digit(body: str) -> str:
+    """The check digit that makes ``body + digit`` pass the Luhn test."""
+    for digit in "0123456789":
+        if luhn_ok(body + digit):
+            return digit
+    raise AssertionError("unreachable")
+
+
+def eid_check_digits(body30: str) -> str:
+    """GSMA SGP.29: two check digits so that the 32-digit number mod 97 equals 1."""
+    remainder = int(body30 + "00") % 97
+    return f"{98 - remainder:02d}"
+
+
+def check_iccid(value: str) -> str | None:
+    if not value.isdigit() or len(value) not in (19, 20):
+        return "must be 19 or 20 digits"
+    if not value.startswith("89"):
+        return "must start with 89"
+    if len(value) == 20 and not luhn_ok(value):
+        return "check digit wrong"
+    return None
+
+
+def check_euiccid(value: str) -> str | None:
+    if not value.isdigit() or len(value) != 32:
+        return "must be 32 digits"
+    if int(value) % 97 != 1:
+        return "check digits wrong"
+    return None
+
+
+def check_imsi(value: str) -> str | None:
+    if not value.isdigit() or len(value) not in (14, 15):
+        return "must be 14 or 15 digits"
+    return None
+
+
+def check_imei(value: str) -> str | None:
+    if not value.isdigit() or len(value) not in (15, 16):
+        return "must be 15 digits (IMEI) or 16 digits (IMEISV)"
+    if len(value) == 15 and not luhn_ok(value):
+        return "check digit wrong"
+    return None
+
+
+def check_msisdn(value: str) -> str | None:
+    if not value.isdigit() or not 1 <= len(value) <= 15 or value.startswith("0"):
+        return "must be E.164 digits without '+', at most 15"
+    return None
+
+
+CHECKS: dict[str, Callable[[str], str | None]] = {
+    "iccid": check_iccid,
+    "euiccid": check_euiccid,
+    "imsi": check_imsi,
+    "imei": check_imei,
+    "msisdn": check_msisdn,
+}
+
+
+def imei_key(imei: str) -> str:
+    """IMEI and IMEISV select a device by their first 14 digits (TAC + serial)."""
+    return imei[:14]
+
+
+def lookup_value(kind: str, value: str) -> str:
+    """The value stored in the lookup column for ``kind``."""
+    return imei_key(value) if kind == "imei" else value
+
+
+def selector_errors(selector: object, path: str, allowed: tuple[str, ...] = KINDS) -> list[str]:
+    """Errors for one ``{"<kind>": "<value>"}`` selector; empty when it is valid."""
+    if not isinstance(selector, dict):
+        return [f"{path}: must be an object with exactly one identifier"]
+    keys = [key for key in selector if selector[key] is not None]
+    if len(keys) != 1:
+        names = ", ".join(allowed)
+        return [f"{path}: exactly one identifier of {names} is required"]
+    kind = keys[0]
+    if kind not in allowed:
+        if kind in KINDS:
+            return [
+                f"{path}.{kind}: identifier not supported here (use one of {', '.join(allowed)})"
+            ]
+        return [f"{path}.{kind}: unknown identifier"]
+    value = selector[kind]
+    if not isinstance(value, str):
+        return [f"{path}.{kind}: must be a string of digits"]
+    problem = CHECKS[kind](value)
+    return [f"{path}.{kind}: {problem}"] if problem else []

@@ -1,0 +1,1 @@
+"""The gateway layer: token check, scope, read-only, IP list, limits, the error envelope."""

@@ -1,0 +1,42 @@
+"""The caller's address for the IP whitelist.
+
+The socket peer, unless that peer is a trusted proxy: then the right-most
+``X-Forwarded-For`` entry that is not itself a trusted proxy. Nothing is trusted by
+default, loopback included, so a client cannot forge its address with a header.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from starlette.requests import HTTPConnection
+
+
+@lru_cache(maxsize=64)
+def _networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    if not trusted:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(trusted))
+
+
+def client_ip(conn: HTTPConnection, trusted: tuple[str, ...]) -> str:
+    peer = conn.client.host if conn.client else ""
+    if not _is_trusted(peer, trusted):
+        return peer
+    forwarded = conn.headers.get("x-forwarded-for", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return hops[0] if hops else peer

@@ -1,0 +1,144 @@
+"""One declarative route table: it builds the Starlette routes and the OpenAPI document.
+
+Each ``Endpoint`` says what the call takes and answers and which gateway rules apply
+(who may call, whether it writes, its rate class). The wrapper applies them in one place,
+so a handler only parses nothing, checks nothing and does its work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from m2mportal.domain.errors import ApiError, bad_request, forbidden
+from m2mportal.gateway.auth import Principal, authenticate
+from m2mportal.gateway.errors import error_response, validation_problem
+from m2mportal.platform import Platform
+
+_PATH_PARAM = re.compile(r"{([A-Za-z_]+)}")
+_JSON = "application/json"
+
+
+@dataclass
+class Call:
+    """What a handler gets: the request, who called, and the decoded inputs."""
+
+    request: Request
+    platform: Platform
+    principal: Principal | None
+    partner_id: int | None
+    path: dict[str, str]
+    query: Any
+    body: Any
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    response: Any = None
+    body: Any = None
+    query: Any = None
+    status: int = 200
+    # "partner": customer API token; "operator": operator client; None: public.
+    role: str | None = "partner"
+    # Changes data: read-only applications get 403.
+    writes: bool = False
+    rate_class: str | None = None
+    deprecated: bool = False
+    description: str = ""
+    errors: tuple[int, ...] = (400, 401, 403, 404)
+    path_docs: dict[str, str] = field(default_factory=dict)
+
+
+def _encode(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    return Response(msgspec.json.encode(result), status_code=status, media_type=_JSON)
+
+
+def _partner_id(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise bad_request("partnerId: must be a numeric partner id")
+    return int(raw)
+
+
+def _decode_query(request: Request, query_type: Any) -> Any:
+    if query_type is None:
+        return None
+    try:
+        return msgspec.convert(dict(request.query_params), query_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise bad_request(validation_problem(exc, "query")) from exc
+
+
+async def _decode_body(request: Request, body_type: Any) -> Any:
+    if body_type is None:
+        return None
+    raw = await request.body()
+    if not raw.strip():
+        raise bad_request("body: a JSON request body is required")
+    content_type = request.headers.get("content-type", _JSON).split(";")[0].strip().lower()
+    if content_type and not (content_type == _JSON or content_type.endswith("+json")):
+        raise ApiError(415, "Unsupported media type", ["Content-Type must be application/json"])
+    try:
+        return msgspec.json.decode(raw, type=body_type)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise bad_request(validation_problem(exc, "body")) from exc
+
+
+def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitable[Response]]:
+    clock = platform.clock
+    role = endpoint.role
+
+    async def handle(request: Request) -> Response:
+        try:
+            principal = None
+            if role is not None:
+                principal = await authenticate(platform, request, role)
+            params = request.path_params
+            partner_id = _partner_id(params.get("partnerId"))
+            if principal is not None and role == "partner":
+                if partner_id is not None and partner_id not in principal.scope_ids:
+                    raise forbidden(f"partner {partner_id} is outside this application's scope")
+                if endpoint.writes and principal.read_only:
+                    raise forbidden("this application is read-only")
+            call = Call(
+                request=request,
+                platform=platform,
+                principal=principal,
+                partner_id=partner_id,
+                path=params,
+                query=_decode_query(request, endpoint.query),
+                body=await _decode_body(request, endpoint.body),
+            )
+            response = _encode(await endpoint.handler(call), endpoint.status)
+            if endpoint.deprecated:
+                response.headers["Deprecation"] = "true"
+            return response
+        except ApiError as error:
+            return error_response(clock, error)
+
+    return handle
+
+
+def build_routes(endpoints: Sequence[Endpoint], prefix: str, platform: Platform) -> list[Route]:
+    return [
+        Route(prefix + e.path, _wrap(e, platform), methods=[e.method], name=e.handler.__name__)
+        for e in endpoints
+    ]

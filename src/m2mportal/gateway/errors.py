@@ -1,0 +1,77 @@
+"""The contract's error body for every error, the framework's own 404/405 included."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import msgspec
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from m2mportal.clock import Clock
+from m2mportal.domain.errors import ApiError
+from m2mportal.models import ErrorBody
+
+log = structlog.get_logger("m2mportal.gateway")
+
+_MESSAGES = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+}
+
+
+def error_response(clock: Clock, error: ApiError) -> Response:
+    body = ErrorBody(
+        status=error.status_name,
+        message=error.message,
+        errors=error.errors,
+        timestamp=clock.stamp(),
+    )
+    return Response(
+        msgspec.json.encode(body),
+        status_code=error.status_code,
+        media_type="application/json",
+        headers=error.headers or None,
+    )
+
+
+def validation_problem(exc: msgspec.ValidationError | msgspec.DecodeError, where: str) -> str:
+    """``Expected `int`, got `str` - at `$.sims[3].iccid``` -> ``sims[3].iccid: Expected ...``."""
+    text = str(exc)
+    if " - at `$" in text:
+        message, _, path = text.partition(" - at `$")
+        path = path.rstrip("`").lstrip(".")
+        return f"{path or where}: {message}"
+    if isinstance(exc, msgspec.DecodeError):
+        return f"{where}: malformed JSON ({text})"
+    return f"{where}: {text}"
+
+
+def install(app: object, clock: Clock) -> None:
+    """Register handlers so framework errors and crashes answer with the error body."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = exc.status_code
+        reason = _MESSAGES.get(code, HTTPStatus(code).phrase)
+        detail = exc.detail if exc.detail and exc.detail != HTTPStatus(code).phrase else None
+        what = detail or f"{request.method} {request.url.path}"
+        return error_response(clock, ApiError(code, reason, [str(what)], dict(exc.headers or {})))
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(clock, exc)
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", path=request.url.path, method=request.method)
+        return error_response(
+            clock, ApiError(500, "Internal server error", ["an unexpected error occurred"])
+        )
+
+    app.add_exception_handler(HTTPException, http_error)  # type: ignore[attr-defined]
+    app.add_exception_handler(ApiError, api_error)  # type: ignore[attr-defined]
+    app.add_exception_handler(Exception, crash)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""The built-in OpenID Connect issuer (Keycloak-shaped) and token verification."""

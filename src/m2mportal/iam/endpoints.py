@@ -1,0 +1,122 @@
+"""The issuer's HTTP face (Keycloak-shaped): discovery, JWKS and the token endpoint."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from m2mportal.gateway.client_address import client_ip
+from m2mportal.iam.clients import OAuthError, authenticate, credentials
+from m2mportal.platform import Platform
+
+ALLOWED_SCOPES = frozenset({"openid", "profile", "email"})
+DEFAULT_SCOPE = "openid profile"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _oauth_error(exc: OAuthError, basic: bool) -> Response:
+    headers = dict(_NO_STORE)
+    if exc.status == 401 and basic:
+        headers["WWW-Authenticate"] = 'Basic realm="m2m"'
+    return JSONResponse(
+        {"error": exc.error, "error_description": exc.description},
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+def routes(platform: Platform) -> list[Route]:
+    settings = platform.settings
+    base = settings.issuer_path
+
+    async def discovery(request: Request) -> Response:
+        issuer = platform.issuer_url
+        return JSONResponse(
+            {
+                "issuer": issuer,
+                "token_endpoint": issuer + "/protocol/openid-connect/token",
+                "jwks_uri": issuer + "/protocol/openid-connect/certs",
+                "grant_types_supported": ["client_credentials"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "client_secret_basic",
+                ],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "scopes_supported": sorted(ALLOWED_SCOPES),
+                "response_types_supported": ["token"],
+                "subject_types_supported": ["public"],
+            }
+        )
+
+    async def certs(request: Request) -> Response:
+        return JSONResponse(platform.keyring.jwks(), headers={"Cache-Control": "max-age=60"})
+
+    async def token(request: Request) -> Response:
+        authorization = request.headers.get("authorization")
+        basic = bool(authorization and authorization.lower().startswith("basic "))
+        try:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type != "application/x-www-form-urlencoded":
+                raise OAuthError(
+                    400, "invalid_request", "body must be application/x-www-form-urlencoded"
+                )
+            raw = (await request.body()).decode("utf-8", errors="replace")
+            form = dict(parse_qsl(raw, keep_blank_values=True))
+            grant = form.get("grant_type")
+            if not grant:
+                raise OAuthError(400, "invalid_request", "grant_type is required")
+            client_id, secret, basic = credentials(authorization, form)
+            client = await authenticate(platform.db, platform.vault, client_id, secret)
+            if grant != "client_credentials":
+                raise OAuthError(
+                    400, "unsupported_grant_type", "only client_credentials is supported"
+                )
+            scopes = (form.get("scope") or DEFAULT_SCOPE).split()
+            unknown = [s for s in scopes if s not in ALLOWED_SCOPES]
+            if unknown:
+                raise OAuthError(400, "invalid_scope", f"unknown scope: {' '.join(unknown)}")
+            row = client.row
+            whitelist = json.loads(row["ip_whitelist"])
+            address = client_ip(request, tuple(settings.trusted_proxies))
+            if whitelist and address not in whitelist:
+                raise OAuthError(
+                    403, "access_denied", f"client address {address} is not in the IP whitelist"
+                )
+        except OAuthError as exc:
+            return _oauth_error(exc, basic)
+        scope = " ".join(scopes)
+        if client.kind == "events":
+            access = platform.issuer.issue(
+                row["event_client_id"],
+                settings.event_audience,
+                scope,
+                {"clientId": row["client_id"], "partnerId": str(row["partner_id"])},
+            )
+        else:
+            extra: dict[str, object] = {"readOnly": bool(row["read_only"])}
+            if row["role"] == "operator":
+                extra["roles"] = ["operator"]
+            else:
+                extra["partnerId"] = str(row["partner_id"])
+                if row["user_type"] == "Subunit":
+                    extra["subunits"] = [str(s) for s in json.loads(row["subunits"])]
+            access = platform.issuer.issue(row["client_id"], settings.token_audience, scope, extra)
+        return JSONResponse(
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": platform.issuer.lifetime,
+                "scope": scope,
+            },
+            headers=_NO_STORE,
+        )
+
+    return [
+        Route(base + "/.well-known/openid-configuration", discovery, methods=["GET"]),
+        Route(base + "/protocol/openid-connect/certs", certs, methods=["GET"]),
+        Route(base + "/protocol/openid-connect/token", token, methods=["POST"]),
+    ]

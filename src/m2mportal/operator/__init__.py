@@ -1,0 +1,1 @@
+"""The platform operator's API (``/operator/v1``): partners, applications, inventory, clock."""

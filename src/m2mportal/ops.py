@@ -1,0 +1,82 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from m2mportal.platform import Platform
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "m2mp_http_requests",
+            "HTTP requests answered",
+            ["method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "m2mp_http_request_seconds",
+            "Time to the response head",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+            registry=self.registry,
+        )
+
+
+class MetricsMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware: it would cost a task per request)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        metrics = self.metrics
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                metrics.requests.labels(scope["method"], str(message["status"])).inc()
+                metrics.latency.observe(time.perf_counter() - started)
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def routes(platform: Platform, metrics: Metrics) -> list[Route]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "UP"})
+
+    async def readyz(request: Request) -> Response:
+        try:
+            await platform.db.fetch_val("SELECT 1")
+        except Exception as exc:  # any driver error means "not ready", never a 500
+            body: dict[str, Any] = {"status": "DOWN", "database": type(exc).__name__}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "UP", "database": platform.db.dialect})
+
+    async def prometheus(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+    ]

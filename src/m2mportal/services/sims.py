@@ -1,0 +1,194 @@
+"""Reading the SIM inventory: details by any identifier, the filtered and paged list."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from m2mportal.clock import Clock
+from m2mportal.domain.errors import bad_request, not_found
+from m2mportal.domain.identifiers import CHECKS, lookup_value
+from m2mportal.models import (
+    Apn,
+    BindingPeriod,
+    Link,
+    OptionRef,
+    PageInfo,
+    ProfileRef,
+    Profiles,
+    Remarks,
+    SimAggregatedData,
+    SimDetails,
+    SimListEntry,
+    SimPage,
+    TariffRef,
+)
+from m2mportal.store import sims as sim_store
+from m2mportal.store.database import Database, Row
+
+
+def _month(clock: Clock) -> str:
+    return clock.now().strftime("%Y-%m")
+
+
+def _this_month(row: Row, month: str, column: str) -> int:
+    # Counters hold the month named in usage_month; an older month reads as zero.
+    return int(row[column] or 0) if row["usage_month"] == month else 0
+
+
+def _ref(id_: Any, name: Any) -> ProfileRef | None:
+    return ProfileRef(id=id_, name=name or "") if id_ is not None else None
+
+
+async def details(
+    db: Database, clock: Clock, base: str, kind: str, value: str, partner_ids: list[int]
+) -> SimDetails:
+    """One SIM by an identifier, searched only among ``partner_ids`` (404 otherwise)."""
+    column = sim_store.LOOKUP_COLUMN[kind]
+    row = await sim_store.find(db, column, lookup_value(kind, value), partner_ids)
+    if row is None:
+        raise not_found(f"{kind} {value}: no SIM with this identifier")
+    iccid = row["iccid"]
+    options = await sim_store.options_of(db, iccid)
+    apns = await sim_store.apns_of(db, iccid)
+    month = _month(clock)
+    sim_path = f"{base}/partners/{row['partner_id']}/sims/{iccid}"
+    actions = f"{base}/partners/{row['partner_id']}/sims/actions"
+    return SimDetails(
+        iccid=iccid,
+        euiccid=row["euiccid"],
+        imsi=row["imsi"],
+        msisdn=row["msisdn"],
+        imei=row["imei"],
+        partner_id=row["partner_id"],
+        sim_type=row["sim_type"],
+        material=row["material_name"],
+        status=row["status"],
+        productive=bool(row["productive"]),
+        activation_date=row["activation_date"],
+        termination_date=row["termination_date"],
+        binding_period=BindingPeriod(months=row["binding_months"], end_date=row["binding_end"]),
+        tariff=TariffRef(id=row["tariff_id"], name=row["tariff_name"] or "")
+        if row["tariff_id"] is not None
+        else None,
+        options=[OptionRef(id=o["id"], name=o["name"], booked_at=o["booked_at"]) for o in options],
+        profiles=Profiles(
+            limit_profile=_ref(row["limit_profile_id"], row["limit_profile_name"]),
+            fraud_profile=_ref(row["fraud_profile_id"], row["fraud_profile_name"]),
+            cost_limit_profile=_ref(row["cost_limit_profile_id"], row["cost_limit_profile_name"]),
+        ),
+        apns=[
+            Apn(
+                name=a["name"], static_ip=a["static_ip"], restriction_status=a["restriction_status"]
+            )
+            for a in apns
+        ],
+        restriction_status=row["restriction_status"],
+        limit_status=row["limit_status"],
+        fraud_status=row["fraud_status"],
+        remarks=Remarks(
+            remark1=row["remark1"],
+            remark2=row["remark2"],
+            remark3=row["remark3"],
+            remark4=row["remark4"],
+            remark5=row["remark5"],
+        ),
+        activation_code=row["activation_code"],
+        eid_profile_status=row["eid_profile_status"],
+        sim_aggregated_data=SimAggregatedData(
+            data_bytes=_this_month(row, month, "data_bytes"),
+            sms_mo=_this_month(row, month, "sms_mo"),
+            sms_mt=_this_month(row, month, "sms_mt"),
+            voice_seconds=_this_month(row, month, "voice_seconds"),
+            sessions=_this_month(row, month, "session_count"),
+            last_session_at=row["last_session_at"],
+        ),
+        links=[
+            Link(rel="self", href=sim_path, name="get SIM details"),
+            Link(rel="session", href=sim_path + "/session", name="get SIM session"),
+            Link(
+                rel="sessionHistory",
+                href=sim_path + "/sessionhistory",
+                name="get SIM session history",
+            ),
+            Link(rel="smsHistory", href=sim_path + "/smshistory", name="get SMS history"),
+            Link(rel="actions", href=actions, name="get SIM action list"),
+        ],
+    )
+
+
+def selector_of(raw: dict[str, Any]) -> tuple[str, str]:
+    """The single identifier of a POST body, validated; 400 naming the field otherwise."""
+    given = [(k, v) for k, v in raw.items() if v is not None]
+    if len(given) != 1:
+        raise bad_request("body: exactly one of iccid, euiccid, imsi, imei, msisdn is required")
+    kind, value = given[0]
+    problem = CHECKS[kind](value)
+    if problem:
+        raise bad_request(f"{kind}: {problem}")
+    return kind, value
+
+
+def _entry(row: Row, month: str) -> SimListEntry:
+    return SimListEntry(
+        iccid=row["iccid"],
+        euiccid=row["euiccid"],
+        imsi=row["imsi"],
+        msisdn=row["msisdn"],
+        imei=row["imei"],
+        status=row["status"],
+        productive=bool(row["productive"]),
+        partner_id=row["partner_id"],
+        tariff=TariffRef(id=row["tariff_id"], name=row["tariff_name"] or "")
+        if row["tariff_id"] is not None
+        else None,
+        activation_date=row["activation_date"],
+        data_consumption=_this_month(row, month, "data_bytes"),
+    )
+
+
+async def list_page(
+    db: Database,
+    clock: Clock,
+    url: str,
+    flt: sim_store.SimFilter,
+    size: int,
+    page: int,
+    after: str | None,
+) -> SimPage:
+    """A page of SIMs: offset paging with totals, or keyset (``after``) without them."""
+    month = _month(clock)
+    if after is not None:
+        rows = await sim_store.list_page(db, flt, size + 1, after=after)
+        more = len(rows) > size
+        rows = rows[:size]
+        links = [Link(rel="self", href=url)]
+        if more:
+            links.append(Link(rel="next", href=_with(url, after=rows[-1]["iccid"])))
+        return SimPage(
+            content=[_entry(r, month) for r in rows], page=PageInfo(size=size), links=links
+        )
+    rows = await sim_store.list_page(db, flt, size, offset=page * size)
+    total = await sim_store.count(db, flt)
+    pages = (total + size - 1) // size
+    links = [Link(rel="self", href=url)]
+    if page + 1 < pages:
+        links.append(Link(rel="next", href=_with(url, page=str(page + 1))))
+    if rows:
+        links.append(Link(rel="nextKeyset", href=_with(url, after=rows[-1]["iccid"], page=None)))
+    return SimPage(
+        content=[_entry(r, month) for r in rows],
+        page=PageInfo(size=size, number=page, total_elements=total, total_pages=pages),
+        links=links,
+    )
+
+
+def _with(url: str, **changes: str | None) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return urlunsplit(parts._replace(query=urlencode(query)))

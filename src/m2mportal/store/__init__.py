@@ -1,0 +1,1 @@
+"""Persistence: the schema, migrations, the Database interface and every SQL statement."""

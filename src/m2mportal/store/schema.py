@@ -1,0 +1,228 @@
+"""The single schema definition (SQLAlchemy Core metadata), source of the Alembic migrations.
+
+Timestamps are stored as UTC ISO-8601 text with milliseconds (``2025-08-02T09:54:13.133Z``):
+the same on SQLite and PostgreSQL, sortable as text, and no conversion on the request path.
+SQLAlchemy is used only here and in migrations; the request path runs raw SQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Customer accounts form a tree; `path` ("/100013/100014/") makes "this partner and its
+# descendants" a prefix match.
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("parent_id", BigInteger, ForeignKey("partners.id"), nullable=True),
+    Column("path", String(400), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Index("ix_partners_parent_id", "parent_id"),
+)
+
+# The partner's technical contacts who log in to the portal.
+portal_users = Table(
+    "portal_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("username", String(200), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# API clients: a partner's applications (REST + event credentials) and operator clients.
+applications = Table(
+    "applications",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), nullable=True),
+    Column("role", String(16), nullable=False),  # "partner" or "operator"
+    Column("name", String(200), nullable=False),
+    Column("secret_enc", Text, nullable=False),
+    Column("event_client_id", String(64), nullable=True, unique=True),
+    Column("event_secret_enc", Text, nullable=True),
+    Column("status", String(32), nullable=False),  # In Creation, Active, Deleting
+    Column("read_only", Boolean, nullable=False, default=False),
+    Column("ip_whitelist", Text, nullable=False, default="[]"),  # JSON list of IPv4
+    Column("user_type", String(16), nullable=False, default="Standard"),
+    Column("subunits", Text, nullable=False, default="[]"),  # JSON list of partner ids
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_applications_partner_id", "partner_id"),
+)
+
+# One subscription per event type an application chose (the seed's subscription URLs).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "client_id",
+        String(64),
+        ForeignKey("applications.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_type", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("client_id", "event_type"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("private_key_enc", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    # Set when a newer key takes over signing; the key stays published until
+    # retired_at + token lifetime, so tokens it signed keep verifying.
+    Column("retired_at", String(32), nullable=True),
+)
+
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("binding_months", Integer, nullable=False, default=0),
+)
+
+options = Table(
+    "options",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+)
+
+materials = Table(
+    "materials",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("sim_type", String(16), nullable=False),  # physical or eSIM
+    Column("min_order_quantity", Integer, nullable=False, default=1),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),  # limit, fraud, costLimit
+    Column("name", String(200), nullable=False),
+    Column("rules", Text, nullable=False, default="{}"),  # JSON
+)
+
+# Per-partner rate limits set by the operator; absent classes use the settings' defaults.
+partner_limits = Table(
+    "partner_limits",
+    metadata,
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), primary_key=True),
+    Column("limit_class", String(16), primary_key=True),
+    Column("rates", Text, nullable=False),  # JSON list of rate strings
+)
+
+# Id counters for numeric ids shaped like the seed's (partner 100013, signup 708855306).
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+sims = Table(
+    "sims",
+    metadata,
+    Column("iccid", String(20), primary_key=True),
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("euiccid", String(32), nullable=True),
+    Column("imsi", String(15), nullable=True),
+    Column("msisdn", String(15), nullable=True),
+    Column("imei", String(16), nullable=True),
+    # First 14 digits of the IMEI: IMEI and IMEISV select by it.
+    Column("imei_key", String(14), nullable=True),
+    Column("sim_type", String(16), nullable=False),
+    Column("material_id", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("productive", Boolean, nullable=False),
+    Column("activation_date", String(32), nullable=True),
+    Column("termination_date", String(32), nullable=True),
+    Column("binding_months", Integer, nullable=False, default=0),
+    Column("binding_end", String(32), nullable=True),
+    Column("tariff_id", BigInteger, nullable=True),
+    Column("limit_profile_id", BigInteger, nullable=True),
+    Column("fraud_profile_id", BigInteger, nullable=True),
+    Column("cost_limit_profile_id", BigInteger, nullable=True),
+    Column("restriction_status", String(32), nullable=False),
+    Column("limit_status", String(16), nullable=False),
+    Column("fraud_status", String(16), nullable=False),
+    Column("remark1", String(200), nullable=True),
+    Column("remark2", String(200), nullable=True),
+    Column("remark3", String(200), nullable=True),
+    Column("remark4", String(200), nullable=True),
+    Column("remark5", String(200), nullable=True),
+    # The five remarks folded to lower case in one column: one scan serves the
+    # substring search.
+    Column("remarks_search", Text, nullable=False, default=""),
+    Column("activation_code", String(200), nullable=True),
+    Column("eid_profile_status", String(16), nullable=True),
+    Column("usage_month", String(7), nullable=True),  # "2025-08": the month the counters hold
+    Column("data_bytes", BigInteger, nullable=False, default=0),
+    Column("sms_mo", Integer, nullable=False, default=0),
+    Column("sms_mt", Integer, nullable=False, default=0),
+    Column("voice_seconds", Integer, nullable=False, default=0),
+    Column("session_count", Integer, nullable=False, default=0),
+    Column("last_session_at", String(32), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("ix_sims_partner_id_iccid", "partner_id", "iccid"),
+    Index("ix_sims_status_iccid", "status", "iccid"),
+    Index("ix_sims_tariff_id_iccid", "tariff_id", "iccid"),
+    Index("ix_sims_euiccid", "euiccid"),
+    Index("ix_sims_imsi", "imsi"),
+    Index("ix_sims_msisdn", "msisdn"),
+    Index("ix_sims_imei_key", "imei_key"),
+)
+
+sim_options = Table(
+    "sim_options",
+    metadata,
+    Column("iccid", String(20), ForeignKey("sims.iccid"), primary_key=True),
+    Column("option_id", BigInteger, ForeignKey("options.id"), primary_key=True),
+    Column("booked_at", String(32), nullable=False),
+)
+
+sim_apns = Table(
+    "sim_apns",
+    metadata,
+    Column("iccid", String(20), ForeignKey("sims.iccid"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("static_ip", String(45), nullable=True),
+    Column("restriction_status", String(32), nullable=False),
+)

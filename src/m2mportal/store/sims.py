@@ -1,0 +1,151 @@
+"""SQL for the SIM inventory: reads by identifier, the filtered list, bulk insert."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from m2mportal.store.database import Database, Row
+
+# Columns a bulk insert writes, in order (the CSV import and the operator API share them).
+INSERT_COLUMNS: tuple[str, ...] = (
+    "iccid", "partner_id", "euiccid", "imsi", "msisdn", "imei", "imei_key", "sim_type",
+    "material_id", "status", "productive", "activation_date", "termination_date",
+    "binding_months", "binding_end", "tariff_id", "limit_profile_id", "fraud_profile_id",
+    "cost_limit_profile_id", "restriction_status", "limit_status", "fraud_status",
+    "remark1", "remark2", "remark3", "remark4", "remark5", "remarks_search",
+    "activation_code", "eid_profile_status", "usage_month", "data_bytes", "sms_mo", "sms_mt",
+    "voice_seconds", "session_count", "last_session_at", "created_at", "updated_at",
+)  # fmt: skip
+
+_LIST_COLUMNS = (
+    "s.iccid, s.euiccid, s.imsi, s.msisdn, s.imei, s.status, s.productive, s.partner_id,"
+    " s.tariff_id, t.name AS tariff_name, s.activation_date, s.usage_month, s.data_bytes"
+)
+
+_DETAIL_COLUMNS = (
+    "s.*, t.name AS tariff_name, lp.name AS limit_profile_name, fp.name AS fraud_profile_name,"
+    " cp.name AS cost_limit_profile_name, m.name AS material_name"
+)
+_DETAIL_FROM = (
+    " FROM sims s LEFT JOIN tariffs t ON t.id = s.tariff_id"
+    " LEFT JOIN profiles lp ON lp.id = s.limit_profile_id"
+    " LEFT JOIN profiles fp ON fp.id = s.fraud_profile_id"
+    " LEFT JOIN profiles cp ON cp.id = s.cost_limit_profile_id"
+    " LEFT JOIN materials m ON m.id = s.material_id"
+)
+
+# Selector kind -> the column it is looked up in.
+LOOKUP_COLUMN = {
+    "iccid": "iccid",
+    "euiccid": "euiccid",
+    "imsi": "imsi",
+    "msisdn": "msisdn",
+    "imei": "imei_key",
+}
+
+
+@dataclass
+class SimFilter:
+    partner_ids: list[int]
+    iccid: str | None = None
+    euiccid: str | None = None
+    imsi: str | None = None
+    imei_key: str | None = None
+    msisdn: str | None = None
+    status: str | None = None
+    tariff_id: int | None = None
+    remark: str | None = None
+
+
+def _where(db: Database, flt: SimFilter) -> tuple[str, dict[str, Any]]:
+    clauses = [db.in_list("s.partner_id", "partner_ids")]
+    params: dict[str, Any] = {"partner_ids": db.list_param(flt.partner_ids)}
+    for column in ("iccid", "euiccid", "imsi", "imei_key", "msisdn", "status", "tariff_id"):
+        value = getattr(flt, column)
+        if value is not None:
+            clauses.append(f"s.{column} = :{column}")
+            params[column] = value
+    if flt.remark:
+        escaped = flt.remark.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append("s.remarks_search LIKE :remark ESCAPE '\\'")
+        params["remark"] = f"%{escaped}%"
+    return " AND ".join(clauses), params
+
+
+async def list_page(
+    db: Database, flt: SimFilter, limit: int, offset: int = 0, after: str | None = None
+) -> list[Row]:
+    where, params = _where(db, flt)
+    if after is not None:
+        where += " AND s.iccid > :after"
+        params["after"] = after
+    params["limit"] = limit
+    params["offset"] = offset
+    return await db.fetch_all(
+        f"SELECT {_LIST_COLUMNS} FROM sims s LEFT JOIN tariffs t ON t.id = s.tariff_id"
+        f" WHERE {where} ORDER BY s.iccid LIMIT :limit OFFSET :offset",
+        params,
+    )
+
+
+async def count(db: Database, flt: SimFilter) -> int:
+    where, params = _where(db, flt)
+    return int(await db.fetch_val(f"SELECT COUNT(*) FROM sims s WHERE {where}", params) or 0)
+
+
+async def find(db: Database, column: str, value: str, partner_ids: list[int]) -> Row | None:
+    """One SIM by a lookup column, only among the given partners (scope is part of the query)."""
+    return await db.fetch_one(
+        f"SELECT {_DETAIL_COLUMNS}{_DETAIL_FROM} WHERE s.{column} = :value AND "
+        + db.in_list("s.partner_id", "partner_ids"),
+        {"value": value, "partner_ids": db.list_param(partner_ids)},
+    )
+
+
+async def options_of(db: Database, iccid: str) -> list[Row]:
+    return await db.fetch_all(
+        "SELECT o.id, o.name, so.booked_at FROM sim_options so"
+        " JOIN options o ON o.id = so.option_id"
+        " WHERE so.iccid = :iccid ORDER BY so.booked_at, o.id",
+        {"iccid": iccid},
+    )
+
+
+async def apns_of(db: Database, iccid: str) -> list[Row]:
+    return await db.fetch_all(
+        "SELECT name, static_ip, restriction_status FROM sim_apns"
+        " WHERE iccid = :iccid ORDER BY name",
+        {"iccid": iccid},
+    )
+
+
+async def existing_iccids(db: Database, iccids: Sequence[str]) -> set[str]:
+    rows = await db.fetch_all(
+        "SELECT iccid FROM sims WHERE " + db.in_list("iccid", "iccids"),
+        {"iccids": db.list_param(list(iccids))},
+    )
+    return {row["iccid"] for row in rows}
+
+
+async def existing_values(db: Database, column: str, values: Sequence[str]) -> set[str]:
+    if not values:
+        return set()
+    rows = await db.fetch_all(
+        f"SELECT {column} AS v FROM sims WHERE " + db.in_list(column, "vals"),
+        {"vals": db.list_param(list(values))},
+    )
+    return {row["v"] for row in rows}
+
+
+async def insert_many(db: Database, rows: Iterable[Sequence[Any]]) -> None:
+    await db.copy_rows("sims", INSERT_COLUMNS, rows)
+
+
+async def insert_apns(db: Database, rows: Iterable[Sequence[Any]]) -> None:
+    await db.copy_rows("sim_apns", ("iccid", "name", "static_ip", "restriction_status"), rows)
+
+
+async def insert_options(db: Database, rows: Iterable[Sequence[Any]]) -> None:
+    await db.copy_rows("sim_options", ("iccid", "option_id", "booked_at"), rows)
