@@ -79,3 +79,10 @@ async def get_limits(db: Database, partner_id: int) -> list[Row]:
     return await db.fetch_all(
         "SELECT limit_class, rates FROM partner_limits WHERE partner_id = :p", {"p": partner_id}
     )
+
+
+async def set_password(db: Database, username: str, password_hash: str) -> int:
+    return await db.execute(
+        "UPDATE portal_users SET password_hash = :h WHERE username = :u",
+        {"h": password_hash, "u": username},
+    )

@@ -1,0 +1,401 @@
+"""The ``m2mportal`` command: serve, migrate, seed the demo, and the operator's commands."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+from rich.table import Table
+
+from m2mportal import API_BASE
+from m2mportal.config import Settings
+from m2mportal.domain.errors import ApiError
+from m2mportal.models import (
+    NewApplication,
+    NewMaterial,
+    NewOption,
+    NewProfile,
+    NewTariff,
+)
+from m2mportal.platform import Platform, base_url, open_platform
+
+T = TypeVar("T")
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(help="m2mportal: an M2M Service Portal 3.0 platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
+partners_app = typer.Typer(help="Partners (customer accounts) and subunits.", no_args_is_help=True)
+apps_app = typer.Typer(help="API applications of a partner.", no_args_is_help=True)
+operator_app = typer.Typer(help="Operator clients.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Tariffs, options, materials, profiles.", no_args_is_help=True)
+sims_app = typer.Typer(help="The SIM inventory.", no_args_is_help=True)
+users_app = typer.Typer(help="Portal users (technical contacts).", no_args_is_help=True)
+for sub, name in (
+    (db_app, "db"),
+    (keys_app, "keys"),
+    (partners_app, "partners"),
+    (apps_app, "apps"),
+    (operator_app, "operator"),
+    (catalog_app, "catalog"),
+    (sims_app, "sims"),
+    (users_app, "portal-users"),
+):
+    app.add_typer(sub, name=name)
+
+JsonOpt = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _with_platform(work: Callable[[Platform], Awaitable[T]], migrate: bool = True) -> T:
+    async def main() -> T:
+        platform = await open_platform(Settings.from_env(), run_migrations=migrate)
+        try:
+            return await work(platform)
+        finally:
+            await platform.close()
+
+    try:
+        return asyncio.run(main())
+    except ApiError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        for line in exc.errors:
+            err.print(f"  {line}")
+        raise typer.Exit(2) from exc
+
+
+def _print(value: Any, as_json: bool, title: str = "") -> None:
+    data = msgspec.to_builtins(value)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    table = Table(title=title or None, show_header=False)
+    for key, item in data.items():
+        table.add_row(key, item if isinstance(item, str) else json.dumps(item))
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from m2mportal.store import migrate
+
+    settings = Settings.from_env()
+    migrate.upgrade(settings.database_url)
+    console.print("database is at the newest schema")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; older keys stay published until their tokens expire."""
+
+    async def work(platform: Platform) -> str:
+        return await platform.keyring.rotate()
+
+    kid = _with_platform(work)
+    console.print(f"new signing key {kid}")
+
+
+@partners_app.command("create")
+def partners_create(
+    name: str, parent: int = typer.Option(None, help="Parent partner id (makes a subunit)."),
+    as_json: bool = JsonOpt,
+) -> None:  # fmt: skip
+    """Create a partner, or a subunit with --parent."""
+    from m2mportal.services import partners
+
+    async def work(p: Platform) -> Any:
+        new_id = await partners.create(p.db, p.tree, p.clock, name, parent)
+        return await partners.view(p.db, p.tree, new_id)
+
+    _print(_with_platform(work), as_json, "partner")
+
+
+@users_app.command("create")
+def users_create(
+    partner: int = typer.Option(..., help="Partner id."),
+    username: str = typer.Option(...),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="M2MP_PORTAL_PASSWORD"
+    ),
+) -> None:
+    """Create a portal user (the partner's technical contact)."""
+    from m2mportal.services import partners
+
+    if len(password) < 8:
+        err.print("[red]error:[/red] password: at least 8 characters")
+        raise typer.Exit(2)
+
+    async def work(p: Platform) -> None:
+        await partners.create_portal_user(p.db, p.clock, partner, username, password)
+
+    _with_platform(work)
+    console.print(f"portal user {username} created for partner {partner}")
+
+
+@operator_app.command("create-client")
+def operator_create_client(name: str = "operator", as_json: bool = JsonOpt) -> None:
+    """Create an operator client; its secret is shown once."""
+    from m2mportal.services import applications
+
+    async def work(p: Platform) -> Any:
+        return await applications.create_operator_client(p, name)
+
+    _print(_with_platform(work), as_json, "operator client (the secret is shown once)")
+
+
+@apps_app.command("create")
+def apps_create(
+    partner: int = typer.Option(..., help="Partner id."),
+    name: str = typer.Option(...),
+    read_only: bool = typer.Option(False, "--read-only"),
+    ip: list[str] = typer.Option([], help="Whitelisted IPv4 address (repeatable, up to 10)."),
+    subunit: list[int] = typer.Option([], help="Subunit id for a Subunit user (repeatable)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Register an application; its secrets are shown once."""
+    from m2mportal.services import applications
+
+    spec = NewApplication(
+        name=name,
+        read_only=read_only,
+        ip_whitelist=list(ip),
+        user_type="Subunit" if subunit else "Standard",
+        subunits=list(subunit),
+    )
+
+    async def work(p: Platform) -> Any:
+        return await applications.register(p, partner, spec)
+
+    _print(_with_platform(work), as_json, "application (the secrets are shown once)")
+
+
+@apps_app.command("list")
+def apps_list(partner: int = typer.Option(...), as_json: bool = JsonOpt) -> None:
+    """List a partner's applications (no secrets)."""
+    from m2mportal.services import applications
+
+    async def work(p: Platform) -> Any:
+        return await applications.list_for_partner(p, partner)
+
+    found = _with_platform(work)
+    if as_json:
+        sys.stdout.write(json.dumps(msgspec.to_builtins(found), indent=2) + "\n")
+        return
+    table = Table("clientId", "name", "status", "readOnly", "userType", "ipWhitelist")
+    for a in found:
+        table.add_row(
+            a.client_id, a.name, a.status, str(a.read_only), a.user_type, ",".join(a.ip_whitelist)
+        )
+    console.print(table)
+
+
+def _catalog(spec: Any, as_json: bool) -> None:
+    from m2mportal.services import catalog
+
+    async def work(p: Platform) -> Any:
+        return await catalog.create(p.db, spec)
+
+    _print(_with_platform(work), as_json)
+
+
+@catalog_app.command("tariff")
+def catalog_tariff(name: str, binding_months: int = 0, as_json: bool = JsonOpt) -> None:
+    """Create a tariff."""
+    _catalog(NewTariff(name=name, binding_months=binding_months), as_json)
+
+
+@catalog_app.command("option")
+def catalog_option(name: str, as_json: bool = JsonOpt) -> None:
+    """Create an option."""
+    _catalog(NewOption(name=name), as_json)
+
+
+@catalog_app.command("material")
+def catalog_material(
+    name: str, sim_type: str = "physical", min_order_quantity: int = 1, as_json: bool = JsonOpt
+) -> None:
+    """Create a SIM material."""
+    if sim_type not in ("physical", "eSIM"):
+        err.print("[red]error:[/red] sim-type: physical or eSIM")
+        raise typer.Exit(2)
+    _catalog(
+        NewMaterial(name=name, sim_type=sim_type, min_order_quantity=min_order_quantity),  # type: ignore[arg-type]
+        as_json,
+    )
+
+
+@catalog_app.command("profile")
+def catalog_profile(kind: str, name: str, rules: str = "{}", as_json: bool = JsonOpt) -> None:
+    """Create a profile: KIND is limit, fraud or costLimit; --rules takes JSON."""
+    try:
+        spec = msgspec.json.decode(
+            json.dumps({"kind": kind, "name": name, "rules": json.loads(rules)}), type=NewProfile
+        )
+    except (ValueError, msgspec.ValidationError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _catalog(spec, as_json)
+
+
+@sims_app.command("import")
+def sims_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    partner: int = typer.Option(..., help="Partner id the SIMs belong to."),
+    skip_invalid: bool = typer.Option(False, help="Import the valid rows, report the rest."),
+) -> None:
+    """Import SIMs from CSV: every row is checked; nothing is imported on error unless
+    --skip-invalid."""
+    from m2mportal import csv_import
+    from m2mportal.services import inventory
+
+    size = file.stat().st_size
+
+    async def work(p: Platform) -> inventory.ImportOutcome:
+        with (
+            file.open("rb") as raw,
+            io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle,
+            Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                TextColumn("{task.fields[rows]} rows"),
+                TransferSpeedColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=False,
+            ) as bar,
+        ):
+            task = bar.add_task("import", total=size, rows=0)
+            rows_done = [0]
+
+            def step(count: int) -> None:
+                rows_done[0] += count
+                bar.update(task, completed=raw.tell(), rows=rows_done[0])
+
+            return await inventory.add_sims(
+                p.db, p.tree, p.clock, partner, csv_import.read(handle),
+                skip_invalid=skip_invalid, progress=step,
+            )  # fmt: skip
+
+    from m2mportal.csv_import import CsvProblem
+    from m2mportal.services.inventory import ImportFailed
+
+    try:
+        outcome = _with_platform(work)
+    except CsvProblem as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except ImportFailed as exc:
+        for line in exc.errors:
+            err.print(line)
+        err.print(f"[red]{exc.rejected} invalid rows: nothing imported[/red] (see --skip-invalid)")
+        raise typer.Exit(1) from exc
+    for line in outcome.errors:
+        err.print(line)
+    console.print(f"imported {outcome.inserted} SIMs, skipped {outcome.rejected} invalid rows")
+
+
+def _serve(settings: Settings, demo: bool) -> None:
+    import uvicorn
+
+    from m2mportal.app import create_app
+
+    async def main() -> None:
+        platform = await open_platform(settings)
+        try:
+            if demo:
+                await _print_demo(platform)
+            config = uvicorn.Config(
+                create_app(platform),
+                host=settings.host,
+                port=settings.port,
+                # Client addresses come from the socket; X-Forwarded-For is read only from
+                # configured trusted proxies (gateway/client_address.py), never by uvicorn.
+                proxy_headers=False,
+                access_log=False,
+                log_level=settings.log_level,
+                lifespan="on",
+            )
+            await uvicorn.Server(config).serve()
+        finally:
+            await platform.close()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+async def _print_demo(platform: Platform) -> None:
+    from m2mportal import demo
+
+    with console.status("seeding the demo partner (first start only)"):
+        partner_id = await demo.seed(platform)
+    creds = await demo.credentials(platform, partner_id)
+    base = base_url(platform.settings)
+    token_url = f"{base}{platform.settings.issuer_path}/protocol/openid-connect/token"
+    console.print(f"\n[bold]m2mportal[/bold] on {base}  (API base {base}{API_BASE})")
+    console.print(f"demo partner {creds.partner_id}, subunits {creds.subunits}")
+    # Plain lines, not a table: a narrow terminal must never cut a secret short.
+    for who, client_id, secret in (
+        ("demo application     ", creds.client_id, creds.client_secret),
+        ("read-only application", creds.read_only_client_id, creds.read_only_client_secret),
+        ("operator client      ", creds.operator_client_id, creds.operator_client_secret),
+    ):
+        print(f"{who}  client_id={client_id}  client_secret={secret}")
+    console.print(
+        f"portal user {creds.portal_user!r}, password for this run: {creds.portal_password}"
+    )
+    console.print("\nTry it (get a token, then list the demo SIMs):\n")
+    extract = "python3 -c 'import sys,json;print(json.load(sys.stdin)[\"access_token\"])'"
+    sims_url = f"{base}{API_BASE}/partners/{creds.partner_id}/sims?size=3"
+    curl = (
+        f"TOKEN=$(curl -s {token_url} -d grant_type=client_credentials "
+        f"-d client_id={creds.client_id} -d client_secret={creds.client_secret} "
+        f"-d 'scope=openid profile' | {extract})\n"
+        f'curl -s -H "Authorization: Bearer $TOKEN" "{sims_url}"'
+    )
+    print(curl, flush=True)
+    console.print(f"\nSwagger UI: {base}/swagger-ui/index.html\n")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Listen address (M2MP_HOST, default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (M2MP_PORT, default 8080)."),
+    demo: bool = typer.Option(False, help="Seed the demo partner and print its credentials."),
+) -> None:
+    """Serve the platform (migrates first)."""
+    overrides: dict[str, Any] = {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    _serve(Settings.from_env(**overrides), demo)
+
+
+@app.command()
+def run() -> None:
+    """What `make run` does: migrate, seed the demo partner, print credentials, serve."""
+    os.makedirs("var", exist_ok=True)
+    _serve(Settings.from_env(), demo=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

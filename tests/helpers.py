@@ -1,0 +1,107 @@
+"""Building test worlds through the HTTP APIs: partners, applications, SIMs, tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from m2mportal import API_BASE
+from m2mportal.platform import Platform
+from m2mportal.services import applications
+from m2mportal.synthetic import records
+
+TOKEN_PATH = "/auth/realms/m2m/protocol/openid-connect/token"
+OP = "/operator/v1"
+
+
+@dataclass
+class World:
+    platform: Platform
+    http: httpx.AsyncClient
+    operator: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def start(cls, platform: Platform, http: httpx.AsyncClient) -> World:
+        creds = await applications.create_operator_client(platform, "test-operator")
+        world = cls(platform, http)
+        token = await world.token(creds.client_id, creds.client_secret)
+        world.operator = {"Authorization": f"Bearer {token}"}
+        return world
+
+    async def token(self, client_id: str, secret: str, **extra: Any) -> str:
+        answer = await self.http.post(
+            TOKEN_PATH,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+                "scope": "openid profile",
+            },
+            **extra,
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
+
+    async def op(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.request(method, OP + path, headers=self.operator, **kwargs)
+
+    async def partner(self, name: str = "Telekom Main Test Company", parent: int | None = None) -> int:
+        body: dict[str, Any] = {"name": name}
+        if parent is not None:
+            body["parentPartnerId"] = parent
+        answer = await self.op("POST", "/partners", json=body)
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["partnerId"])
+
+    async def tariff(self, name: str = "IoT Basic", binding_months: int = 0) -> int:
+        answer = await self.op(
+            "POST", "/tariffs", json={"name": name, "bindingMonths": binding_months}
+        )
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    async def app(self, partner_id: int, **spec: Any) -> dict[str, Any]:
+        spec.setdefault("name", "test-app")
+        answer = await self.op("POST", f"/partners/{partner_id}/applications", json=spec)
+        assert answer.status_code == 201, answer.text
+        created: dict[str, Any] = answer.json()
+        return created
+
+    async def headers_for(self, app: dict[str, Any]) -> dict[str, str]:
+        token = await self.token(app["clientId"], app["clientSecret"])
+        return {"Authorization": f"Bearer {token}"}
+
+    async def sims(self, partner_id: int, sims: list[dict[str, Any]]) -> httpx.Response:
+        return await self.op("POST", f"/partners/{partner_id}/sims", json={"sims": sims})
+
+    async def synthetic_sims(
+        self, partner_id: int, count: int, start: int = 1, **kw: Any
+    ) -> list[dict[str, Any]]:
+        """Adds ``count`` generated SIMs (camelCase records) and returns them."""
+        made = []
+        for r in records(count, start=start, **kw):
+            sim = {
+                "iccid": r["iccid"],
+                "imsi": r["imsi"],
+                "msisdn": r["msisdn"],
+                "imei": r["imei"],
+                "euiccid": r["euiccid"],
+                "simType": r["sim_type"],
+                "status": r["status"],
+                "productive": r["productive"],
+                "tariffId": r["tariff_id"],
+                "subunitId": r["subunit_id"],
+                "remarks": {"remark1": r["remark1"]},
+            }
+            made.append({k: v for k, v in sim.items() if v is not None})
+        answer = await self.sims(partner_id, made)
+        assert answer.status_code == 201, answer.text
+        return made
+
+    async def api(
+        self, method: str, path: str, headers: dict[str, str], **kwargs: Any
+    ) -> httpx.Response:
+        return await self.http.request(method, API_BASE + path, headers=headers, **kwargs)
