@@ -35,6 +35,8 @@ def test_settings(url: str, tmp: Path, **overrides: object) -> Settings:
         "secret_key_file": str(tmp / "secret.key"),
         "public_url": "http://testserver",
         "provisioning_seconds": 0.0,
+        "action_delay_ms": 0,
+        "per_sim_delay_ms": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

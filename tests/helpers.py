@@ -21,14 +21,19 @@ class World:
     platform: Platform
     http: httpx.AsyncClient
     operator: dict[str, str] = field(default_factory=dict)
+    operator_client: tuple[str, str] = ("", "")
 
     @classmethod
     async def start(cls, platform: Platform, http: httpx.AsyncClient) -> World:
         creds = await applications.create_operator_client(platform, "test-operator")
-        world = cls(platform, http)
-        token = await world.token(creds.client_id, creds.client_secret)
-        world.operator = {"Authorization": f"Bearer {token}"}
+        world = cls(platform, http, operator_client=(creds.client_id, creds.client_secret))
+        await world.renew()
         return world
+
+    async def renew(self) -> None:
+        """A fresh operator token (after a test moved the clock past the old one's expiry)."""
+        token = await self.token(*self.operator_client)
+        self.operator = {"Authorization": f"Bearer {token}"}
 
     async def token(self, client_id: str, secret: str, **extra: Any) -> str:
         answer = await self.http.post(

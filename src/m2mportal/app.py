@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from m2mportal import API_BASE, docs_ui, ops
+from m2mportal.actions import worker
 from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.gateway import errors, openapi
 from m2mportal.gateway.endpoints import build_routes
@@ -42,7 +43,11 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_provisioner(platform))] if background else []
+        tasks = []
+        if background:
+            tasks.append(asyncio.create_task(_provisioner(platform)))
+            if platform.settings.embedded_worker:
+                tasks.append(asyncio.create_task(worker.run(platform)))
         try:
             yield
         finally:

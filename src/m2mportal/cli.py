@@ -386,6 +386,28 @@ def serve(
     _serve(Settings.from_env(**overrides), demo)
 
 
+@app.command("worker")
+def worker_command() -> None:
+    """Run the action workflow worker as its own process (stops on SIGTERM or Ctrl-C)."""
+    import signal
+
+    from m2mportal.actions import worker
+
+    async def main() -> None:
+        platform = await open_platform(Settings.from_env())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await worker.run(platform, stop)
+        finally:
+            await platform.close()
+
+    err.print("worker started")
+    asyncio.run(main())
+
+
 @app.command()
 def run() -> None:
     """What `make run` does: migrate, seed the demo partner, print credentials, serve."""

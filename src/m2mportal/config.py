@@ -38,6 +38,12 @@ class Settings:
     app_cache_seconds: float = 5.0
     # How long a new application stays 'In Creation' (the seed's portal shows that state).
     provisioning_seconds: float = 2.0
+    # The simulated backend's pace: wait before an action starts, and between its SIMs.
+    action_delay_ms: int = 500
+    per_sim_delay_ms: int = 5
+    # Run the action worker inside the API process (the embedded default). With several
+    # API processes on PostgreSQL, turn it off and run `m2mportal worker` processes.
+    embedded_worker: bool = True
     trusted_proxies: list[str] = field(default_factory=list)
     # External IdP mode: when idp_issuer is set, tokens come from that IdP.
     idp_issuer: str = ""

@@ -324,3 +324,78 @@ class ClockState(Model):
 
 class ClockAdvance(Model, forbid_unknown_fields=True):
     seconds: Annotated[float, Meta(ge=0, le=10 * 365 * 86400)]
+
+
+# --- SIM actions ---------------------------------------------------------------------------
+
+
+class ActionAccepted(Model):
+    signup_id: int
+    status: str
+    links: list[Link]
+    transaction_id: int | None = None
+
+
+class ActionCounts(Model):
+    total: int
+    pending: int
+    done: int
+    failed: int
+    cancelled: int
+
+
+class ActionSimResult(Model):
+    index: int
+    request: dict[str, str]
+    iccid: str | None
+    status: str
+    error: str | None
+    processed_at: str | None
+
+
+class ActionStatus(Model):
+    signup_id: int
+    action: str
+    status: str
+    partner_id: int
+    requested_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    counts: ActionCounts
+    parameters: dict[str, msgspec.Raw]
+    sims: list[ActionSimResult]
+    links: list[Link]
+
+
+class ActionSummary(Model):
+    signup_id: int
+    action: str
+    status: str
+    requested_by: str
+    created_at: str
+    finished_at: str | None
+    counts: ActionCounts
+    links: list[Link]
+
+
+class ActionPage(Model):
+    content: list[ActionSummary]
+    page: PageInfo
+    links: list[Link]
+
+
+class DryRunSim(Model):
+    index: int
+    request: dict[str, str]
+    iccid: str | None
+    status: str  # the status the SIM would end with: Done or Failed
+    error: str | None
+
+
+class DryRunResult(Model):
+    action: str
+    dry_run: bool
+    would_succeed: int
+    would_fail: int
+    sims: list[DryRunSim]

@@ -6,12 +6,14 @@ reaches for globals.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from m2mportal import API_BASE
 from m2mportal.clock import Clock
 from m2mportal.config import Settings
 from m2mportal.iam.keys import KeyRing
@@ -39,6 +41,20 @@ class Platform:
     @property
     def issuer_url(self) -> str:
         return self.issuer.issuer
+
+    @property
+    def api_base(self) -> str:
+        return base_url(self.settings) + API_BASE
+
+    def new_wakeup(self) -> asyncio.Event:
+        """An event set whenever work arrives in this process (a worker waits on it)."""
+        event = asyncio.Event()
+        self.extras.setdefault("wakeups", []).append(event)
+        return event
+
+    def wake_workers(self) -> None:
+        for event in self.extras.get("wakeups", []):
+            event.set()
 
     async def close(self) -> None:
         await self.db.close()

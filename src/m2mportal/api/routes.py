@@ -2,11 +2,75 @@
 
 from __future__ import annotations
 
-from m2mportal.api import partners, sims
+from m2mportal.api import actions, partners, sims
+from m2mportal.domain.actions import CATALOGUE
 from m2mportal.gateway.endpoints import Endpoint
-from m2mportal.models import Partner, SimDetails, SimPage, SimSelector
+from m2mportal.models import (
+    ActionAccepted,
+    ActionPage,
+    ActionStatus,
+    Partner,
+    SimDetails,
+    SimPage,
+    SimSelector,
+)
+
+_ACTION_DOC = (
+    "Answers 202 with a signupId; the workflow runs in the background and ends with a"
+    " simaction.v1 event. `dryRun=true` answers 200 with each SIM's would-be outcome and"
+    " applies nothing. An `Idempotency-Key` header makes a repeat return the first signupId."
+)
+
+# One endpoint per catalogue row; action paths come before `/sims/{iccid}` so that
+# `/sims/actions` is never read as an ICCID.
+ACTION_ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "POST",
+        f"/partners/{{partnerId}}/sims/actions/{spec.path}",
+        actions.action_handler(spec),
+        f"{spec.title} (identifiers: {', '.join(spec.identifiers)})",
+        "SIM Actions",
+        response=ActionAccepted,
+        body=spec.body,
+        query=actions.ActionQuery,
+        status=202,
+        writes=True,
+        rate_class="actions",
+        errors=(400, 401, 403, 404, 409),
+        description=_ACTION_DOC,
+    )
+    for spec in CATALOGUE
+]
 
 ENDPOINTS: list[Endpoint] = [
+    *ACTION_ENDPOINTS,
+    Endpoint(
+        "GET",
+        "/partners/{partnerId}/sims/actions",
+        actions.list_actions,
+        "Get SIM action list",
+        "SIM Actions",
+        response=ActionPage,
+        query=actions.ActionListQuery,
+    ),
+    Endpoint(
+        "GET",
+        "/partners/{partnerId}/sims/actions/{signupId}",
+        actions.get_action,
+        "Get SIM action status with per-SIM results",
+        "SIM Actions",
+        response=ActionStatus,
+    ),
+    Endpoint(
+        "DELETE",
+        "/partners/{partnerId}/sims/actions/{signupId}",
+        actions.cancel_action,
+        "Cancel the SIMs of an action not yet processed",
+        "SIM Actions",
+        response=ActionStatus,
+        writes=True,
+        errors=(400, 401, 403, 404, 409),
+    ),
     Endpoint(
         "GET",
         "/partners/{partnerId}",

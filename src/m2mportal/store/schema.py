@@ -182,6 +182,9 @@ sims = Table(
     Column("restriction_status", String(32), nullable=False),
     Column("limit_status", String(16), nullable=False),
     Column("fraud_status", String(16), nullable=False),
+    # Where "unblock" returns to, and what "restore limit status" puts back.
+    Column("status_before_block", String(16), nullable=True),
+    Column("limit_before_override", String(64), nullable=True),
     Column("remark1", String(200), nullable=True),
     Column("remark2", String(200), nullable=True),
     Column("remark3", String(200), nullable=True),
@@ -225,4 +228,87 @@ sim_apns = Table(
     Column("name", String(100), primary_key=True),
     Column("static_ip", String(45), nullable=True),
     Column("restriction_status", String(32), nullable=False),
+)
+
+
+# An action (signupId) with one row per SIM *is* the durable job: workers claim pending SIM
+# rows, apply each in its own transaction, and the last one finishes the action.
+actions = Table(
+    "actions",
+    metadata,
+    Column("signup_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("client_id", String(64), nullable=False),  # requestedBy
+    Column("action", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("params", Text, nullable=False),  # the request body without the SIM list (JSON)
+    Column("total", Integer, nullable=False),
+    Column("pending", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("not_before", String(32), nullable=False),  # the backend's start delay
+    Column("created_at", String(32), nullable=False),
+    Column("started_at", String(32), nullable=True),
+    Column("finished_at", String(32), nullable=True),
+    Index("ix_actions_partner_id_signup_id", "partner_id", "signup_id"),
+    Index("ix_actions_status", "status"),
+)
+
+action_sims = Table(
+    "action_sims",
+    metadata,
+    Column("signup_id", BigInteger, ForeignKey("actions.signup_id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # position in the request
+    Column("selector", Text, nullable=False),  # the request's entry (JSON)
+    Column("iccid", String(20), nullable=True),  # resolved at acceptance; null: not found
+    Column("status", String(16), nullable=False),  # Pending, Done, Failed, Cancelled
+    Column("error", Text, nullable=True),
+    Column("processed_at", String(32), nullable=True),
+    Index("ix_action_sims_status_signup_id_seq", "status", "signup_id", "seq"),
+    Index("ix_action_sims_iccid_signup_id", "iccid", "signup_id"),
+)
+
+# Audit trail: one row per change an action applied to a SIM (and proof of exactly once).
+sim_changes = Table(
+    "sim_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("iccid", String(20), nullable=False),
+    Column("signup_id", BigInteger, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", Text, nullable=False),  # JSON of the columns written
+    Column("worker", String(64), nullable=False),
+    Column("changed_at", String(32), nullable=False),
+    Index("ix_sim_changes_iccid_id", "iccid", "id"),
+    Index("ix_sim_changes_signup_id", "signup_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("partner_id", BigInteger, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("signup_id", BigInteger, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# The outbox: written in the transaction that changed the state the event reports.
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("partner_id", BigInteger, nullable=False),
+    Column("time", String(32), nullable=False),
+    Column("data", Text, nullable=False),  # the CloudEvent's data object (JSON)
+    Column("created_at", String(32), nullable=False),
+    Index("ix_events_partner_id_seq", "partner_id", "seq"),
 )

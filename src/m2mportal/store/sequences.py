@@ -13,6 +13,7 @@ STARTS = {
     "material": 800001000,
     "profile": 708529600,
     "offering": 800206100,
+    "event": 706409461,
 }
 
 

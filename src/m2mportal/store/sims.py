@@ -149,3 +149,67 @@ async def insert_apns(db: Database, rows: Iterable[Sequence[Any]]) -> None:
 
 async def insert_options(db: Database, rows: Iterable[Sequence[Any]]) -> None:
     await db.copy_rows("sim_options", ("iccid", "option_id", "booked_at"), rows)
+
+
+_STATE_COLUMNS = (
+    "iccid, partner_id, status, productive, sim_type, euiccid, imsi, msisdn, tariff_id,"
+    " binding_end, restriction_status, limit_status, fraud_status, status_before_block,"
+    " limit_before_override, eid_profile_status, remark1, remark2, remark3, remark4, remark5"
+)
+
+
+async def states(db: Database, iccids: Sequence[str]) -> tuple[list[Row], list[Row], list[Row]]:
+    """SIM rows, their booked options and APNs, for the state machine."""
+    params = {"iccids": db.list_param(list(iccids))}
+    sims = await db.fetch_all(
+        f"SELECT {_STATE_COLUMNS} FROM sims WHERE " + db.in_list("iccid", "iccids"), params
+    )
+    options = await db.fetch_all(
+        "SELECT iccid, option_id FROM sim_options WHERE " + db.in_list("iccid", "iccids"), params
+    )
+    apns = await db.fetch_all(
+        "SELECT iccid, name, restriction_status FROM sim_apns WHERE "
+        + db.in_list("iccid", "iccids"),
+        params,
+    )
+    return sims, options, apns
+
+
+async def lookup(db: Database, column: str, values: Sequence[str]) -> list[Row]:
+    """``(value, iccid, partner_id)`` for SIMs whose ``column`` is one of ``values``."""
+    return await db.fetch_all(
+        f"SELECT {column} AS value, iccid, partner_id FROM sims WHERE "
+        + db.in_list(column, "vals"),
+        {"vals": db.list_param(list(values))},
+    )
+
+
+async def update(db: Database, iccid: str, columns: dict[str, Any]) -> None:
+    sets = ", ".join(f"{name} = :{name}" for name in columns)
+    await db.execute(f"UPDATE sims SET {sets} WHERE iccid = :iccid", {**columns, "iccid": iccid})
+
+
+async def book_option(db: Database, iccid: str, option_id: int, now: str) -> None:
+    await db.execute(
+        "INSERT INTO sim_options (iccid, option_id, booked_at) VALUES (:iccid, :o, :now)",
+        {"iccid": iccid, "o": option_id, "now": now},
+    )
+
+
+async def drop_option(db: Database, iccid: str, option_id: int) -> None:
+    await db.execute(
+        "DELETE FROM sim_options WHERE iccid = :iccid AND option_id = :o",
+        {"iccid": iccid, "o": option_id},
+    )
+
+
+async def update_apn(db: Database, iccid: str, name: str, column: str, value: Any) -> None:
+    assert column in ("restriction_status", "static_ip")
+    await db.execute(
+        f"UPDATE sim_apns SET {column} = :v WHERE iccid = :iccid AND name = :name",
+        {"v": value, "iccid": iccid, "name": name},
+    )
+
+
+async def msisdn_taken(db: Database, msisdn: str) -> bool:
+    return await db.fetch_val("SELECT 1 FROM sims WHERE msisdn = :m", {"m": msisdn}) is not None

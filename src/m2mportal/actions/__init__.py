@@ -1,0 +1,1 @@
+"""The SIM action workflow: accept, claim, apply, finish, cancel, idempotency."""

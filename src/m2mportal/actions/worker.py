@@ -1,0 +1,48 @@
+"""The action worker: applies ready SIMs until none is left, then waits for a wake-up.
+
+In the embedded default one worker runs inside the server process; ``m2mportal worker``
+runs the same loop as its own process (several of them on PostgreSQL, where claims use
+``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+
+from m2mportal.actions.apply import apply_next
+from m2mportal.platform import Platform
+
+log = structlog.get_logger("m2mportal.actions")
+IDLE_POLL_SECONDS = 0.2
+
+
+async def run_until_idle(platform: Platform, limit: int | None = None) -> int:
+    """Apply ready SIMs until none is ready (tests call this instead of a running worker)."""
+    applied = 0
+    while limit is None or applied < limit:
+        if not await apply_next(platform):
+            break
+        applied += 1
+    return applied
+
+
+async def run(platform: Platform, stop: asyncio.Event | None = None) -> None:
+    wake = platform.new_wakeup()
+    per_sim = platform.settings.per_sim_delay_ms / 1000
+    while stop is None or not stop.is_set():
+        try:
+            progressed = await apply_next(platform)
+        except Exception:
+            log.exception("applying a SIM failed; retrying")
+            progressed = False
+            await asyncio.sleep(1.0)
+        if progressed:
+            # Let requests in between SIMs; the inline SQLite driver never yields otherwise.
+            await asyncio.sleep(per_sim)
+            continue
+        wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)

@@ -1,0 +1,81 @@
+"""SIM actions: one handler serves all twenty (the catalogue says what differs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+from starlette.responses import Response
+
+from m2mportal.actions import accept, views
+from m2mportal.domain.actions import CATALOGUE, ActionSpec
+from m2mportal.domain.errors import bad_request
+from m2mportal.gateway.endpoints import Call, Handler
+from m2mportal.models import ActionAccepted, ActionPage, ActionStatus
+
+ActionStatusName = Literal[
+    "Pending", "In Progress", "Done", "Partially Done", "Failed", "Cancelled"
+]
+
+
+class ActionQuery(msgspec.Struct):
+    dryRun: bool = False
+
+
+class ActionListQuery(msgspec.Struct):
+    action: Literal[tuple(spec.path for spec in CATALOGUE)] | None = None  # type: ignore[valid-type]
+    status: ActionStatusName | None = None
+    createdFrom: str | None = None
+    createdTo: str | None = None
+    page: Annotated[int, Meta(ge=0)] = 0
+    size: Annotated[int, Meta(ge=1, le=1000)] = 100
+
+
+def _signup_id(call: Call) -> int:
+    raw = call.path["signupId"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise bad_request("signupId: must be a number")
+    return int(raw)
+
+
+def action_handler(spec: ActionSpec) -> Handler:
+    async def handle(call: Call) -> ActionAccepted | Response:
+        assert call.partner_id is not None and call.principal is not None
+        result = await accept.accept(
+            call.platform,
+            spec,
+            call.body,
+            await call.request.body(),
+            call.partner_id,
+            call.principal.client_id,
+            accept.check_key(call.request.headers.get("idempotency-key")),
+            call.query.dryRun,
+        )
+        if isinstance(result, ActionAccepted):
+            return result
+        return Response(msgspec.json.encode(result), media_type="application/json")
+
+    handle.__name__ = f"action_{spec.path}"
+    return handle
+
+
+async def get_action(call: Call) -> ActionStatus:
+    assert call.partner_id is not None
+    scope = await call.platform.tree.descendants(call.partner_id)
+    return await views.status(call.platform, _signup_id(call), scope)
+
+
+async def list_actions(call: Call) -> ActionPage:
+    assert call.partner_id is not None
+    q: ActionListQuery = call.query
+    scope = await call.platform.tree.descendants(call.partner_id)
+    return await views.page(
+        call.platform, scope, q.action, q.status, q.createdFrom, q.createdTo, q.size, q.page
+    )
+
+
+async def cancel_action(call: Call) -> ActionStatus:
+    assert call.partner_id is not None
+    scope = await call.platform.tree.descendants(call.partner_id)
+    return await views.cancel(call.platform, _signup_id(call), scope)

@@ -1,0 +1,1 @@
+"""Events: the outbox, CloudEvent shapes, subscriptions and streams."""
