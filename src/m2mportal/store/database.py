@@ -16,7 +16,7 @@ import contextvars
 import json
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +40,7 @@ class Database(Protocol):
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None: ...
     def transaction(self) -> Any: ...
+    def on_commit(self, callback: Callable[[], None]) -> None: ...
     def in_list(self, column: str, param: str) -> str: ...
     def list_param(self, values: Sequence[Any]) -> Any: ...
     async def close(self) -> None: ...
@@ -75,7 +76,18 @@ class SqliteDatabase:
         self._in_tx: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"sqlite_tx_{id(self)}", default=False
         )
+        self._after: contextvars.ContextVar[list[Callable[[], None]] | None] = (
+            contextvars.ContextVar(f"sqlite_after_{id(self)}", default=None)
+        )
         self.query_count = 0
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current transaction commits (at once outside one)."""
+        pending = self._after.get()
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
 
     def _conn(self) -> sqlite3.Connection:
         return self._writer if self._in_tx.get() else self._reader
@@ -124,8 +136,10 @@ class SqliteDatabase:
         if self._in_tx.get():
             yield
             return
+        after: list[Callable[[], None]] = []
         async with self._write_lock:
             token = self._in_tx.set(True)
+            after_token = self._after.set(after)
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield
@@ -136,6 +150,9 @@ class SqliteDatabase:
                 self._writer.execute("COMMIT")
             finally:
                 self._in_tx.reset(token)
+                self._after.reset(after_token)
+        for callback in after:
+            callback()
 
     def in_list(self, column: str, param: str) -> str:
         return f"{column} IN (SELECT value FROM json_each(:{param}))"
@@ -157,7 +174,18 @@ class PostgresDatabase:
             f"pg_conn_{id(self)}", default=None
         )
         self._compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self._after: contextvars.ContextVar[list[Callable[[], None]] | None] = (
+            contextvars.ContextVar(f"pg_after_{id(self)}", default=None)
+        )
         self.query_count = 0
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current transaction commits (at once outside one)."""
+        pending = self._after.get()
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
 
     @classmethod
     async def connect(cls, url: str, min_size: int = 2, max_size: int = 20) -> PostgresDatabase:
@@ -246,12 +274,17 @@ class PostgresDatabase:
         if self._conn_var.get() is not None:
             yield
             return
+        after: list[Callable[[], None]] = []
         async with self._pool.acquire() as conn, conn.transaction():
             token = self._conn_var.set(conn)
+            after_token = self._after.set(after)
             try:
                 yield
             finally:
                 self._conn_var.reset(token)
+                self._after.reset(after_token)
+        for callback in after:
+            callback()
 
     def in_list(self, column: str, param: str) -> str:
         return f"{column} = ANY(:{param})"
