@@ -10,14 +10,15 @@ import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from m2mportal import API_BASE, docs_ui, ops
+from m2mportal import API_BASE, docs_ui, maintenance, ops
 from m2mportal.actions import worker
 from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
+from m2mportal.events import asyncapi, streams
 from m2mportal.gateway import errors, openapi
 from m2mportal.gateway.endpoints import build_routes
 from m2mportal.iam import endpoints as iam
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
-from m2mportal.platform import Platform
+from m2mportal.platform import Platform, base_url
 from m2mportal.services import applications
 
 OPERATOR_BASE = "/operator/v1"
@@ -46,6 +47,7 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
         tasks = []
         if background:
             tasks.append(asyncio.create_task(_provisioner(platform)))
+            tasks.append(asyncio.create_task(maintenance.run(platform)))
             if platform.settings.embedded_worker:
                 tasks.append(asyncio.create_task(worker.run(platform)))
         try:
@@ -62,8 +64,9 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
             *build_routes(API_ENDPOINTS, API_BASE, platform),
             *build_routes(OPERATOR_ENDPOINTS, OPERATOR_BASE, platform),
             *iam.routes(platform),
+            *streams.routes(platform),
             *ops.routes(platform, metrics),
-            *docs_ui.routes(document),
+            *docs_ui.routes(document, asyncapi.build(base_url(platform.settings))),
         ],
         middleware=[Middleware(ops.MetricsMiddleware, metrics=metrics)],
         lifespan=lifespan,

@@ -49,9 +49,15 @@ class Settings:
     idp_issuer: str = ""
     idp_jwks_url: str = ""
     idp_audience: str = ""
+    idp_event_audience: str = ""
     idp_client_claim: str = "azp"
     idp_partner_claim: str = "partnerId"
     idp_algorithms: list[str] = field(default_factory=lambda: ["RS256", "ES256"])
+    # Event streams: end after this long without an event (the seed's gateway: 60 s), and
+    # how often an idle stream looks for events another process may have written.
+    sse_idle_seconds: float = 60.0
+    sse_poll_seconds: float = 1.0
+    event_retention_days: int = 7
     log_level: str = "info"
     simulated_clock: bool = False
 

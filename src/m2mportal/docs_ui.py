@@ -20,8 +20,12 @@ _INDEX = """<!doctype html>
 </body></html>"""
 
 
-def routes(openapi: dict[str, Any]) -> list[BaseRoute]:
+def routes(openapi: dict[str, Any], async_api: dict[str, Any]) -> list[BaseRoute]:
     document = msgspec.json.encode(openapi)
+    streams_document = msgspec.json.encode(async_api)
+
+    async def asyncapi_docs(request: Request) -> Response:
+        return Response(streams_document, media_type="application/json")
 
     async def api_docs(request: Request) -> Response:
         return Response(document, media_type="application/json")
@@ -34,6 +38,7 @@ def routes(openapi: dict[str, Any]) -> list[BaseRoute]:
 
     return [
         Route("/v3/api-docs", api_docs, methods=["GET"]),
+        Route("/v3/asyncapi", asyncapi_docs, methods=["GET"]),
         Route("/swagger-ui/index.html", index, methods=["GET"]),
         Route("/swagger-ui", to_index, methods=["GET"]),
         Mount("/swagger-ui", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)),

@@ -399,3 +399,28 @@ class DryRunResult(Model):
     would_succeed: int
     would_fail: int
     sims: list[DryRunSim]
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+class SubscriptionBacklog(Model):
+    subscription_id: str
+    client_id: str
+    event_type: str
+    url: str
+    undelivered: int
+    oldest_undelivered: str | None
+    last_delivered: str | None
+    stream_open: bool
+
+
+class NewTestEvent(Model, forbid_unknown_fields=True):
+    partner_id: PartnerId
+    type: EventType = "simaction.v1"
+
+
+class PublishedEvent(Model):
+    id: str
+    type: str
+    partner_id: int

@@ -16,6 +16,7 @@ import httpx
 from m2mportal import API_BASE
 from m2mportal.clock import Clock
 from m2mportal.config import Settings
+from m2mportal.events.bus import EventBus
 from m2mportal.iam.keys import KeyRing
 from m2mportal.iam.tokens import TokenIssuer, TokenVerifier, jwks_lookup, keyring_lookup
 from m2mportal.services.clients import ClientCache
@@ -34,6 +35,8 @@ class Platform:
     keyring: KeyRing
     issuer: TokenIssuer
     rest_verifier: TokenVerifier
+    event_verifier: TokenVerifier
+    bus: EventBus
     clients: ClientCache
     tree: PartnerTree
     extras: dict[str, Any] = field(default_factory=dict)
@@ -93,24 +96,33 @@ async def open_platform(
                 keys: dict[str, Any] = answer.json()
                 return keys
 
-        fetcher = jwks_fetch or fetch_jwks
-        verifier = TokenVerifier(
-            jwks_lookup(fetcher),
-            settings.idp_issuer,
-            (settings.idp_audience or settings.token_audience,),
-            clock,
-            settings.clock_leeway,
-            algorithms=tuple(settings.idp_algorithms),
-            client_claim=settings.idp_client_claim,
-        )
+        lookup = jwks_lookup(jwks_fetch or fetch_jwks)
+
+        def verifier_for(audience: str) -> TokenVerifier:
+            return TokenVerifier(
+                lookup,
+                settings.idp_issuer,
+                (audience,),
+                clock,
+                settings.clock_leeway,
+                algorithms=tuple(settings.idp_algorithms),
+                client_claim=settings.idp_client_claim,
+            )
+
+        verifier = verifier_for(settings.idp_audience or settings.token_audience)
+        event_verifier = verifier_for(settings.idp_event_audience or settings.event_audience)
     else:
+        own_keys = keyring_lookup(keyring)
         verifier = TokenVerifier(
-            keyring_lookup(keyring),
-            own_issuer,
-            (settings.token_audience,),
-            clock,
-            settings.clock_leeway,
+            own_keys, own_issuer, (settings.token_audience,), clock, settings.clock_leeway
         )
+        # Event tokens carry their own audience: a REST token opens no stream and an
+        # event token calls no API.
+        event_verifier = TokenVerifier(
+            own_keys, own_issuer, (settings.event_audience,), clock, settings.clock_leeway
+        )
+    bus = EventBus(db)
+    await bus.start()
     return Platform(
         settings=settings,
         clock=clock,
@@ -119,6 +131,8 @@ async def open_platform(
         keyring=keyring,
         issuer=issuer,
         rest_verifier=verifier,
+        event_verifier=event_verifier,
+        bus=bus,
         clients=ClientCache(db, settings.app_cache_seconds),
         tree=PartnerTree(db),
     )

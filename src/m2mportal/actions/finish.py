@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from m2mportal.clock import iso
-from m2mportal.events import cloudevents
+from m2mportal.events import cloudevents, outbox
 from m2mportal.platform import Platform
 from m2mportal.store import actions as action_store
 
@@ -35,8 +35,9 @@ async def complete(platform: Platform, signup_id: int, partner_id: int, status: 
     assert row is not None
     message = MESSAGES[status].format(id=signup_id, failed=row["failed"], total=row["total"])
     href = f"{platform.api_base}/partners/{partner_id}/sims/actions/{signup_id}"
-    await cloudevents.publish(
+    await outbox.publish(
         db,
+        platform.bus,
         cloudevents.SIM_ACTION,
         partner_id,
         now,

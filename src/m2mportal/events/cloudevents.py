@@ -1,14 +1,10 @@
-"""CloudEvents 1.0 in the seed's exact shapes, and writing them to the outbox."""
+"""CloudEvents 1.0 in the seed's exact shapes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-
-from m2mportal.store import events as event_store
-from m2mportal.store.database import Database
-from m2mportal.store.sequences import next_id
 
 SIM_ACTION = ("simaction.v1", "/v1/partners/simaction")
 PROFILE = ("profilenotification.v1", "/notification/limit")
@@ -19,18 +15,6 @@ COST_LIMIT = ("costlimitnotification.v1", "/notification/costlimit")
 def event_id(number: int) -> str:
     """The seed's id shape: ``00000000-0000-1000-a000-000706409461``."""
     return f"00000000-0000-1000-a000-{number:012d}"
-
-
-async def publish(
-    db: Database, kind: tuple[str, str], partner_id: int, time: str, data: dict[str, Any]
-) -> str:
-    """Write one event to the outbox; call inside the transaction that made the change."""
-    number = await next_id(db, "event")
-    identifier = event_id(number)
-    await event_store.insert(
-        db, identifier, kind[0], kind[1], partner_id, time, msgspec.json.encode(data).decode()
-    )
-    return identifier
 
 
 def envelope(row: Any) -> dict[str, Any]:

@@ -18,8 +18,10 @@ from m2mportal.models import (
     ImportResult,
     Partner,
     PortalUserOut,
+    PublishedEvent,
+    SubscriptionBacklog,
 )
-from m2mportal.services import applications, catalog, inventory, partners
+from m2mportal.services import applications, catalog, events, inventory, partners
 from m2mportal.store import partners as partner_store
 
 LIMIT_CLASSES = ("actions", "details", "history", "sms")
@@ -125,3 +127,11 @@ async def advance_clock(call: Call) -> ClockState:
     clock = call.platform.clock
     clock.advance(call.body.seconds)
     return ClockState(now=iso(clock.now()), offset_seconds=clock.offset)
+
+
+async def get_subscription(call: Call) -> SubscriptionBacklog:
+    return await events.backlog(call.platform, call.path["subscriptionId"])
+
+
+async def publish_test_event(call: Call) -> PublishedEvent:
+    return await events.publish_test(call.platform, call.body.partner_id, call.body.type)

@@ -20,8 +20,11 @@ from m2mportal.models import (
     NewProfile,
     NewSims,
     NewTariff,
+    NewTestEvent,
     Partner,
     PortalUserOut,
+    PublishedEvent,
+    SubscriptionBacklog,
 )
 from m2mportal.operator import handlers as h
 
@@ -62,6 +65,11 @@ ENDPOINTS: list[Endpoint] = [
         body=NewProfile, response=CatalogItem, status=201),
     _op("PUT", "/partners/{partnerId}/limits", h.set_limits,
         "Set a partner's rate limits per class", body=LimitsBody, response=dict[str, list[str]]),
+    _op("GET", "/subscriptions/{subscriptionId}", h.get_subscription,
+        "A subscription's backlog: undelivered events, oldest undelivered, last delivered",
+        response=SubscriptionBacklog),
+    _op("POST", "/events/test", h.publish_test_event, "Publish a test event to a partner",
+        body=NewTestEvent, response=PublishedEvent, status=201),
     _op("GET", "/clock", h.get_clock, "Read the platform clock", response=ClockState),
     _op("POST", "/clock/advance", h.advance_clock, "Move the simulated clock forward",
         body=ClockAdvance, response=ClockState),

@@ -38,14 +38,22 @@ class ClientCache:
         self._entries: dict[str, tuple[float, ClientInfo | None]] = {}
 
     def forget(self, client_id: str) -> None:
-        self._entries.pop(client_id, None)
+        # Also drops the event-credential entry, which is keyed by the event client id.
+        for key, (_, info) in list(self._entries.items()):
+            if key == client_id or (info is not None and info.client_id == client_id):
+                del self._entries[key]
 
-    async def get(self, client_id: str) -> ClientInfo | None:
-        hit = self._entries.get(client_id)
+    async def get(self, client_id: str, events: bool = False) -> ClientInfo | None:
+        """The client by its REST client id, or with ``events`` by its event client id."""
+        key = ("events:" if events else "") + client_id
+        hit = self._entries.get(key)
         now = time.monotonic()
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
-        row = await app_store.get(self._db, client_id)
+        if events:
+            row = await app_store.get_by_event_client(self._db, client_id)
+        else:
+            row = await app_store.get(self._db, client_id)
         info = None
         if row is not None:
             info = ClientInfo(
@@ -61,5 +69,5 @@ class ClientCache:
             )
         if len(self._entries) > 50_000:
             self._entries.clear()
-        self._entries[client_id] = (now, info)
+        self._entries[key] = (now, info)
         return info

@@ -211,3 +211,9 @@ async def record_change(
             "now": now,
         },
     )
+
+
+async def purge_idempotency_before(db: Database, cutoff: str) -> int:
+    return await db.execute(
+        "DELETE FROM idempotency_keys WHERE created_at < :cutoff", {"cutoff": cutoff}
+    )

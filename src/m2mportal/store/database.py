@@ -41,6 +41,7 @@ class Database(Protocol):
     ) -> None: ...
     def transaction(self) -> Any: ...
     def on_commit(self, callback: Callable[[], None]) -> None: ...
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None: ...
     def in_list(self, column: str, param: str) -> str: ...
     def list_param(self, values: Sequence[Any]) -> Any: ...
     async def close(self) -> None: ...
@@ -154,6 +155,9 @@ class SqliteDatabase:
         for callback in after:
             callback()
 
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """Nothing to listen to: an embedded database has one process."""
+
     def in_list(self, column: str, param: str) -> str:
         return f"{column} IN (SELECT value FROM json_each(:{param}))"
 
@@ -168,8 +172,10 @@ class SqliteDatabase:
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, dsn: str = "") -> None:
         self._pool = pool
+        self._dsn = dsn
+        self._listeners: list[Any] = []
         self._conn_var: contextvars.ContextVar[Any] = contextvars.ContextVar(
             f"pg_conn_{id(self)}", default=None
         )
@@ -199,7 +205,7 @@ class PostgresDatabase:
             # session state.
             reset=None,
         )
-        return cls(pool)
+        return cls(pool, url.replace("postgresql+asyncpg://", "postgresql://"))
 
     def _compile(self, sql: str) -> tuple[str, tuple[str, ...]]:
         hit = self._compiled.get(sql)
@@ -286,6 +292,14 @@ class PostgresDatabase:
         for callback in after:
             callback()
 
+    async def listen(self, channel: str, callback: Callable[[str], None]) -> None:
+        """LISTEN on a connection of its own (pooled ones are shared and reset)."""
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn)
+        await conn.add_listener(channel, lambda _c, _pid, _chan, payload: callback(payload))
+        self._listeners.append(conn)
+
     def in_list(self, column: str, param: str) -> str:
         return f"{column} = ANY(:{param})"
 
@@ -293,6 +307,8 @@ class PostgresDatabase:
         return list(values)
 
     async def close(self) -> None:
+        for conn in self._listeners:
+            await conn.close()
         await self._pool.close()
 
 

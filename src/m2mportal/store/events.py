@@ -1,16 +1,20 @@
-"""SQL for the event outbox."""
+"""SQL for the event outbox, its per-subscription deliveries, and stream wake-ups."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from m2mportal.store.database import Database, Row
+
+_EVENT = "e.seq, e.id, e.type, e.source, e.partner_id, e.time, e.data"
 
 
 async def insert(
     db: Database, event_id: str, type_: str, source: str, partner_id: int, time: str, data: str
-) -> None:
-    await db.execute(
+) -> int:
+    seq = await db.fetch_val(
         "INSERT INTO events (id, type, source, partner_id, time, data, created_at)"
-        " VALUES (:id, :type, :source, :partner_id, :time, :data, :time)",
+        " VALUES (:id, :type, :source, :partner_id, :time, :data, :time) RETURNING seq",
         {
             "id": event_id,
             "type": type_,
@@ -20,11 +24,101 @@ async def insert(
             "data": data,
         },
     )
+    return int(seq)
 
 
 async def of_partner(db: Database, partner_id: int) -> list[Row]:
     return await db.fetch_all(
-        "SELECT seq, id, type, source, partner_id, time, data FROM events"
-        " WHERE partner_id = :p ORDER BY seq",
-        {"p": partner_id},
+        f"SELECT {_EVENT} FROM events e WHERE e.partner_id = :p ORDER BY e.seq", {"p": partner_id}
     )
+
+
+async def partner_path(db: Database, partner_id: int) -> str | None:
+    path: str | None = await db.fetch_val(
+        "SELECT path FROM partners WHERE id = :id", {"id": partner_id}
+    )
+    return path
+
+
+async def subscribers(db: Database, event_type: str, partner_ids: Sequence[int]) -> list[Row]:
+    """Subscriptions to ``event_type`` of applications whose partner is one of
+    ``partner_ids`` (the event partner and its ancestors)."""
+    return await db.fetch_all(
+        "SELECT s.id, a.partner_id, a.user_type, a.subunits FROM subscriptions s"
+        " JOIN applications a ON a.client_id = s.client_id"
+        " WHERE s.event_type = :t AND " + db.in_list("a.partner_id", "ids"),
+        {"t": event_type, "ids": db.list_param(list(partner_ids))},
+    )
+
+
+async def insert_deliveries(db: Database, event_seq: int, subscription_ids: Sequence[str]) -> None:
+    await db.execute_many(
+        "INSERT INTO event_deliveries (subscription_id, event_seq, status)"
+        " VALUES (:s, :e, 'PROCESSED')",
+        [{"s": sub, "e": event_seq} for sub in subscription_ids],
+    )
+
+
+async def undelivered(db: Database, subscription_id: str, limit: int) -> list[Row]:
+    return await db.fetch_all(
+        f"SELECT {_EVENT} FROM event_deliveries d JOIN events e ON e.seq = d.event_seq"
+        " WHERE d.subscription_id = :s AND d.status = 'PROCESSED'"
+        " ORDER BY d.event_seq LIMIT :limit",
+        {"s": subscription_id, "limit": limit},
+    )
+
+
+async def after(db: Database, subscription_id: str, seq: int, limit: int) -> list[Row]:
+    """Every event of the subscription after ``seq``, delivered or not (a replay)."""
+    return await db.fetch_all(
+        f"SELECT {_EVENT} FROM event_deliveries d JOIN events e ON e.seq = d.event_seq"
+        " WHERE d.subscription_id = :s AND d.event_seq > :seq"
+        " ORDER BY d.event_seq LIMIT :limit",
+        {"s": subscription_id, "seq": seq, "limit": limit},
+    )
+
+
+async def seq_of(db: Database, event_id: str) -> int | None:
+    seq = await db.fetch_val("SELECT seq FROM events WHERE id = :id", {"id": event_id})
+    return None if seq is None else int(seq)
+
+
+async def mark_delivered(db: Database, subscription_id: str, seqs: Sequence[int], now: str) -> None:
+    await db.execute(
+        "UPDATE event_deliveries SET status = 'DELIVERED', delivered_at = :now"
+        " WHERE subscription_id = :s AND status = 'PROCESSED' AND "
+        + db.in_list("event_seq", "seqs"),
+        {"s": subscription_id, "now": now, "seqs": db.list_param(list(seqs))},
+    )
+
+
+async def backlog(db: Database, subscription_id: str) -> Row:
+    row = await db.fetch_one(
+        "SELECT"
+        " (SELECT COUNT(*) FROM event_deliveries WHERE subscription_id = :s"
+        "  AND status = 'PROCESSED') AS undelivered,"
+        " (SELECT MIN(e.time) FROM event_deliveries d JOIN events e ON e.seq = d.event_seq"
+        "  WHERE d.subscription_id = :s AND d.status = 'PROCESSED') AS oldest_undelivered,"
+        " (SELECT MAX(delivered_at) FROM event_deliveries WHERE subscription_id = :s"
+        "  AND status = 'DELIVERED') AS last_delivered",
+        {"s": subscription_id},
+    )
+    assert row is not None
+    return row
+
+
+async def purge_before(db: Database, cutoff: str) -> int:
+    async with db.transaction():
+        await db.execute(
+            "DELETE FROM event_deliveries WHERE event_seq IN"
+            " (SELECT seq FROM events WHERE created_at < :cutoff)",
+            {"cutoff": cutoff},
+        )
+        return await db.execute("DELETE FROM events WHERE created_at < :cutoff", {"cutoff": cutoff})
+
+
+async def notify(db: Database, channel: str, payload: str) -> None:
+    """PostgreSQL: a NOTIFY sent when the current transaction commits (no-op on SQLite,
+    where every stream lives in this process)."""
+    if db.dialect == "postgresql":
+        await db.fetch_val("SELECT pg_notify(:c, :p)", {"c": channel, "p": payload})

@@ -312,3 +312,21 @@ events = Table(
     Column("created_at", String(32), nullable=False),
     Index("ix_events_partner_id_seq", "partner_id", "seq"),
 )
+
+# One row per (subscription, event) written in the transaction that made the event (the
+# fan-out): PROCESSED until written to a stream, then DELIVERED. Kept 7 days.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("event_seq", BigInteger, ForeignKey("events.seq"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("delivered_at", String(32), nullable=True),
+    Index(
+        "ix_event_deliveries_subscription_id_status_event_seq",
+        "subscription_id",
+        "status",
+        "event_seq",
+    ),
+    Index("ix_event_deliveries_event_seq", "event_seq"),
+)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 20:18:38.657718
+Create Date: 2026-11-27 20:23:39.270431
 """
 
 from __future__ import annotations
@@ -184,6 +184,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_applications_partner_id", ["partner_id"], unique=False)
 
     op.create_table(
+        "event_deliveries",
+        sa.Column("subscription_id", sa.String(length=64), nullable=False),
+        sa.Column("event_seq", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("delivered_at", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["event_seq"], ["events.seq"], name=op.f("fk_event_deliveries_event_seq_events")
+        ),
+        sa.PrimaryKeyConstraint("subscription_id", "event_seq", name=op.f("pk_event_deliveries")),
+    )
+    with op.batch_alter_table("event_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_event_deliveries_event_seq", ["event_seq"], unique=False)
+        batch_op.create_index(
+            "ix_event_deliveries_subscription_id_status_event_seq",
+            ["subscription_id", "status", "event_seq"],
+            unique=False,
+        )
+
+    op.create_table(
         "partner_limits",
         sa.Column("partner_id", sa.BigInteger(), nullable=False),
         sa.Column("limit_class", sa.String(length=16), nullable=False),
@@ -347,6 +366,11 @@ def downgrade() -> None:
     op.drop_table("sims")
     op.drop_table("portal_users")
     op.drop_table("partner_limits")
+    with op.batch_alter_table("event_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_deliveries_subscription_id_status_event_seq")
+        batch_op.drop_index("ix_event_deliveries_event_seq")
+
+    op.drop_table("event_deliveries")
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.drop_index("ix_applications_partner_id")
 
