@@ -6,13 +6,6 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-DEFAULT_LIMITS: dict[str, list[str]] = {
-    "actions": ["1000/6 minutes", "10000/hour"],
-    "details": ["1000/6 minutes", "10000/hour"],
-    "history": ["250/6 minutes", "2500/hour"],
-    "sms": ["30/hour"],
-}
-
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
@@ -22,6 +15,8 @@ def _split(value: str) -> list[str]:
 class Settings:
     database_url: str = "sqlite:///var/m2mportal.db"
     redis_url: str = ""
+    # Namespace of this deployment's keys in Redis.
+    redis_prefix: str = "m2mp"
     host: str = "127.0.0.1"
     port: int = 8080
     # Base URL used in HATEOAS links and the issuer; empty means "derive from the request".
@@ -58,6 +53,12 @@ class Settings:
     sse_idle_seconds: float = 60.0
     sse_poll_seconds: float = 1.0
     event_retention_days: int = 7
+    # Protective measures (the seed's table), counted in SIMs per top partner; the
+    # operator can set others per partner. Env: M2MP_LIMITS_ACTIONS="1000/6 minutes,10000/hour".
+    limits_actions: list[str] = field(default_factory=lambda: ["1000/6 minutes", "10000/hour"])
+    limits_details: list[str] = field(default_factory=lambda: ["1000/6 minutes", "10000/hour"])
+    limits_history: list[str] = field(default_factory=lambda: ["250/6 minutes", "2500/hour"])
+    limits_sms: list[str] = field(default_factory=lambda: ["30/hour"])
     log_level: str = "info"
     simulated_clock: bool = False
 

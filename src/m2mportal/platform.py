@@ -17,6 +17,7 @@ from m2mportal import API_BASE
 from m2mportal.clock import Clock
 from m2mportal.config import Settings
 from m2mportal.events.bus import EventBus
+from m2mportal.gateway.limits import RateLimiter
 from m2mportal.iam.keys import KeyRing
 from m2mportal.iam.tokens import TokenIssuer, TokenVerifier, jwks_lookup, keyring_lookup
 from m2mportal.services.clients import ClientCache
@@ -39,6 +40,7 @@ class Platform:
     bus: EventBus
     clients: ClientCache
     tree: PartnerTree
+    limiter: RateLimiter
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -60,6 +62,7 @@ class Platform:
             event.set()
 
     async def close(self) -> None:
+        await self.limiter.close()
         await self.db.close()
 
 
@@ -123,6 +126,7 @@ async def open_platform(
         )
     bus = EventBus(db)
     await bus.start()
+    tree = PartnerTree(db)
     return Platform(
         settings=settings,
         clock=clock,
@@ -134,5 +138,6 @@ async def open_platform(
         event_verifier=event_verifier,
         bus=bus,
         clients=ClientCache(db, settings.app_cache_seconds),
-        tree=PartnerTree(db),
+        tree=tree,
+        limiter=RateLimiter(settings, db, tree),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -141,6 +141,33 @@ async def dry_run(
     )
 
 
+class Budgeted(Protocol):
+    async def charge(self, cost: int) -> None: ...
+    async def peek(self) -> None: ...
+
+
+async def _repeat(
+    platform: Platform, partner_id: int, key: str, digest: str
+) -> ActionAccepted | None:
+    """The first answer for an Idempotency-Key seen within 24 h; 409 for another body."""
+    db = platform.db
+    seen = await action_store.get_idempotency(db, partner_id, key)
+    if seen is None:
+        return None
+    cutoff = platform.clock.now() - timedelta(seconds=IDEMPOTENCY_SECONDS)
+    if parse_iso(seen["created_at"]) <= cutoff:
+        return None
+    if seen["request_hash"] != digest:
+        raise conflict("Idempotency-Key: already used with a different request in the last 24 h")
+    original = await action_store.get_any(db, seen["signup_id"])
+    assert original is not None
+    return ActionAccepted(
+        signup_id=seen["signup_id"],
+        status=original["status"],
+        links=_links(platform.api_base, partner_id, seen["signup_id"]),
+    )
+
+
 async def accept(
     platform: Platform,
     spec: ActionSpec,
@@ -150,7 +177,10 @@ async def accept(
     client_id: str,
     idempotency_key: str | None,
     is_dry_run: bool,
+    budget: Budgeted,
 ) -> ActionAccepted | DryRunResult:
+    """Validate, resolve and store an action; ``budget`` is charged one unit per SIM once
+    the request is known to be valid and new (a dry run or an idempotent repeat is free)."""
     db, clock = platform.db, platform.clock
     scope = await platform.tree.descendants(partner_id)
     problems = request_errors(spec, body, await references(platform, partner_id, scope))
@@ -158,6 +188,7 @@ async def accept(
         raise bad_request(*problems)
     entries = await resolve(db, spec, body, scope)
     if is_dry_run:
+        await budget.peek()
         return await dry_run(platform, spec, body, entries, scope)
     digest = request_hash(spec.path, raw)
     now_dt = clock.now()
@@ -165,23 +196,18 @@ async def accept(
     params = msgspec.to_builtins(body)
     params.pop("sims", None)
     delay_ms = platform.settings.action_delay_ms
+    if idempotency_key is not None:
+        repeat = await _repeat(platform, partner_id, idempotency_key, digest)
+        if repeat is not None:
+            await budget.peek()
+            return repeat
+    await budget.charge(len(entries))
     async with db.transaction():
         if idempotency_key is not None:
-            seen = await action_store.get_idempotency(db, partner_id, idempotency_key)
-            if seen is not None and parse_iso(seen["created_at"]) > now_dt - timedelta(
-                seconds=IDEMPOTENCY_SECONDS
-            ):
-                if seen["request_hash"] != digest:
-                    raise conflict(
-                        "Idempotency-Key: already used with a different request in the last 24 h"
-                    )
-                original = await action_store.get_any(db, seen["signup_id"])
-                assert original is not None
-                return ActionAccepted(
-                    signup_id=seen["signup_id"],
-                    status=original["status"],
-                    links=_links(platform.api_base, partner_id, seen["signup_id"]),
-                )
+            # A concurrent request with the same key may have been stored meanwhile.
+            repeat = await _repeat(platform, partner_id, idempotency_key, digest)
+            if repeat is not None:
+                return repeat
         signup_id = await next_id(db, "signup")
         failed = sum(1 for e in entries if e.error)
         await action_store.insert(

@@ -51,6 +51,7 @@ def action_handler(spec: ActionSpec) -> Handler:
             call.principal.client_id,
             accept.check_key(call.request.headers.get("idempotency-key")),
             call.query.dryRun,
+            call,
         )
         if isinstance(result, ActionAccepted):
             return result

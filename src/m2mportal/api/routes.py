@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from m2mportal.api import actions, partners, sims
+from typing import Any
+
+from m2mportal.api import actions, partners, sims, usage
 from m2mportal.domain.actions import CATALOGUE
 from m2mportal.gateway.endpoints import Endpoint
 from m2mportal.models import (
@@ -78,6 +80,15 @@ ENDPOINTS: list[Endpoint] = [
         "Get partner: subunits and SIM counts per status",
         "Partner",
         response=Partner,
+    ),
+    Endpoint(
+        "GET",
+        "/partners/{partnerId}/apiusage",
+        usage.get_api_usage,
+        "Get API usage: the partner's rate-limit budgets, used and left (deprecated)",
+        "Partner",
+        response=dict[str, Any],
+        deprecated=True,
     ),
     Endpoint(
         "GET",

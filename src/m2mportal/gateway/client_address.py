@@ -30,12 +30,25 @@ def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
     return any(ip in network for network in _networks(trusted))
 
 
+def _plain(address: str) -> str:
+    """An IPv4 client seen through a dual-stack socket (``::ffff:203.0.113.7``) as IPv4."""
+    if address.startswith("::ffff:"):
+        try:
+            mapped = ipaddress.IPv6Address(address).ipv4_mapped
+        except ValueError:
+            return address
+        if mapped is not None:
+            return str(mapped)
+    return address
+
+
 def client_ip(conn: HTTPConnection, trusted: tuple[str, ...]) -> str:
-    peer = conn.client.host if conn.client else ""
+    peer = _plain(conn.client.host if conn.client else "")
     if not _is_trusted(peer, trusted):
         return peer
-    forwarded = conn.headers.get("x-forwarded-for", "")
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    # Every header line: a proxy may add its own line after the client's.
+    forwarded = ",".join(conn.headers.getlist("x-forwarded-for"))
+    hops = [_plain(hop.strip()) for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, trusted):
             return hop

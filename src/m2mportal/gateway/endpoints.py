@@ -7,7 +7,6 @@ so a handler only parses nothing, checks nothing and does its work.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +19,9 @@ from starlette.routing import Route
 from m2mportal.domain.errors import ApiError, bad_request, forbidden
 from m2mportal.gateway.auth import Principal, authenticate
 from m2mportal.gateway.errors import error_response, validation_problem
+from m2mportal.gateway.limits import Budget
 from m2mportal.platform import Platform
 
-_PATH_PARAM = re.compile(r"{([A-Za-z_]+)}")
 _JSON = "application/json"
 
 
@@ -37,6 +36,19 @@ class Call:
     path: dict[str, str]
     query: Any
     body: Any
+    rate_class: str | None = None
+    budget: Budget | None = None
+
+    async def charge(self, cost: int) -> None:
+        """Take ``cost`` SIMs from the caller's budget (403 when exceeded). Handlers call
+        it once the request is known to be valid: a call that fails validation is free."""
+        assert self.rate_class is not None and self.partner_id is not None
+        self.budget = await self.platform.limiter.charge(self.partner_id, self.rate_class, cost)
+
+    async def peek(self) -> None:
+        """Report the budget without taking from it (a dry run)."""
+        assert self.rate_class is not None and self.partner_id is not None
+        self.budget = await self.platform.limiter.peek(self.partner_id, self.rate_class)
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -126,8 +138,16 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
                 path=params,
                 query=_decode_query(request, endpoint.query),
                 body=await _decode_body(request, endpoint.body),
+                rate_class=endpoint.rate_class,
             )
-            response = _encode(await endpoint.handler(call), endpoint.status)
+            try:
+                response = _encode(await endpoint.handler(call), endpoint.status)
+            except ApiError as error:
+                if call.budget is not None:
+                    error.headers = {**call.budget.headers(), **error.headers}
+                raise
+            if call.budget is not None:
+                response.headers.update(call.budget.headers())
             if endpoint.deprecated:
                 response.headers["Deprecation"] = "true"
             return response

@@ -53,6 +53,7 @@ def routes(platform: Platform) -> list[Route]:
         )
 
     async def certs(request: Request) -> Response:
+        await platform.keyring.fresh()
         return JSONResponse(platform.keyring.jwks(), headers={"Cache-Control": "max-age=60"})
 
     async def token(request: Request) -> Response:
@@ -88,6 +89,7 @@ def routes(platform: Platform) -> list[Route]:
                 )
         except OAuthError as exc:
             return _oauth_error(exc, basic)
+        await platform.keyring.fresh()
         scope = " ".join(scopes)
         if client.kind == "events":
             access = platform.issuer.issue(

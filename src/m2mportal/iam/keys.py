@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -22,11 +23,23 @@ ALGORITHM = "RS256"
 
 
 class KeyRing:
-    def __init__(self, db: Database, vault: Vault, clock: Clock, keep_seconds: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        clock: Clock,
+        keep_seconds: int,
+        refresh_seconds: float = 30.0,
+    ) -> None:
         self._db = db
         self._vault = vault
         self._clock = clock
-        self._keep = keep_seconds
+        # Another process (`m2mportal keys rotate`) may rotate: this one re-reads the keys
+        # every refresh_seconds, so a retired key stays published that much longer than
+        # the tokens it signed can live.
+        self._refresh = refresh_seconds
+        self._keep = keep_seconds + int(refresh_seconds)
+        self._loaded_at = -1e18
         self.public: dict[str, RSAKey] = {}
         self.signing: RSAKey | None = None
         self._jwks: dict[str, Any] = {"keys": []}
@@ -52,6 +65,12 @@ class KeyRing:
                 signing = RSAKey.import_key(private, parameters={"kid": row["kid"]})
         self.public, self.signing = public, signing
         self._jwks = {"keys": published}
+        self._loaded_at = time.monotonic()
+
+    async def fresh(self) -> None:
+        """Re-read the keys if the last read is older than the refresh interval."""
+        if time.monotonic() - self._loaded_at > self._refresh:
+            await self.load()
 
     async def rotate(self) -> str:
         """Make a new signing key; older ones stay published until their tokens expire."""

@@ -17,7 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from m2mportal.clock import Clock
-from m2mportal.domain.errors import ApiError, unauthorized
+from m2mportal.domain.errors import unauthorized
 from m2mportal.iam.claims import Claims
 from m2mportal.iam.keys import ALGORITHM, KeyRing
 
@@ -173,7 +173,7 @@ def jwks_lookup(fetch: Callable[[], Awaitable[dict[str, Any]]]) -> KeyLookup:
             try:
                 state["keys"] = KeySet.import_key_set(await fetch())  # type: ignore[arg-type]
             except Exception as exc:  # a broken IdP answer must not become a 500
-                raise ApiError(401, "Unauthorized", ["identity provider keys unavailable"]) from exc
+                raise unauthorized("identity provider keys unavailable") from exc
             key = _by_kid(state["keys"], kid)
         return key
 

@@ -108,12 +108,19 @@ async def set_limits(call: Call) -> dict[str, list[str]]:
                 )
     if problems:
         raise bad_request(*problems)
-    if await partner_store.get(call.platform.db, _pid(call)) is None:
+    partner = await partner_store.get(call.platform.db, _pid(call))
+    if partner is None:
         raise not_found(f"partner {_pid(call)} does not exist")
+    if partner["parent_id"] is not None:
+        raise bad_request(
+            f"partnerId: {_pid(call)} is a subunit; it shares the budget of its top partner,"
+            " set the limits there"
+        )
     for limit_class, rates in body.items():
         await partner_store.set_limits(
             call.platform.db, _pid(call), limit_class, msgspec.json.encode(rates).decode()
         )
+    call.platform.limiter.forget(_pid(call))
     stored = await partner_store.get_limits(call.platform.db, _pid(call))
     return {row["limit_class"]: msgspec.json.decode(row["rates"]) for row in stored}
 
