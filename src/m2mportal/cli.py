@@ -42,6 +42,7 @@ operator_app = typer.Typer(help="Operator clients.", no_args_is_help=True)
 catalog_app = typer.Typer(help="Tariffs, options, materials, profiles.", no_args_is_help=True)
 sims_app = typer.Typer(help="The SIM inventory.", no_args_is_help=True)
 users_app = typer.Typer(help="Portal users (technical contacts).", no_args_is_help=True)
+events_app = typer.Typer(help="Event streams.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (keys_app, "keys"),
@@ -51,6 +52,7 @@ for sub, name in (
     (catalog_app, "catalog"),
     (sims_app, "sims"),
     (users_app, "portal-users"),
+    (events_app, "events"),
 ):
     app.add_typer(sub, name=name)
 
@@ -384,6 +386,37 @@ def serve(
     if port:
         overrides["port"] = port
     _serve(Settings.from_env(**overrides), demo)
+
+
+@events_app.command("test")
+def events_test(
+    partner: int = typer.Option(..., help="Partner id the event is for."),
+    event_type: str = typer.Option("simaction.v1", "--type", help="One of the four types."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Publish a test event to a partner's subscriptions (to try a stream without traffic)."""
+    from m2mportal.models import EVENT_TYPES
+    from m2mportal.services import events
+
+    if event_type not in EVENT_TYPES:
+        err.print(f"[red]error:[/red] type: one of {', '.join(EVENT_TYPES)}")
+        raise typer.Exit(2)
+
+    async def work(p: Platform) -> Any:
+        return await events.publish_test(p, partner, event_type)
+
+    _print(_with_platform(work), as_json, "published")
+
+
+@events_app.command("backlog")
+def events_backlog(subscription: str, as_json: bool = JsonOpt) -> None:
+    """A subscription's backlog: undelivered events, oldest undelivered, last delivered."""
+    from m2mportal.services import events
+
+    async def work(p: Platform) -> Any:
+        return await events.backlog(p, subscription)
+
+    _print(_with_platform(work), as_json, "subscription")
 
 
 @app.command("worker")
