@@ -53,7 +53,9 @@ class World:
     async def op(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return await self.http.request(method, OP + path, headers=self.operator, **kwargs)
 
-    async def partner(self, name: str = "Telekom Main Test Company", parent: int | None = None) -> int:
+    async def partner(
+        self, name: str = "Telekom Main Test Company", parent: int | None = None
+    ) -> int:
         body: dict[str, Any] = {"name": name}
         if parent is not None:
             body["parentPartnerId"] = parent

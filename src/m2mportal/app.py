@@ -37,7 +37,7 @@ async def _provisioner(platform: Platform) -> None:
 
 def create_app(platform: Platform, background: bool = True) -> Starlette:
     document = openapi.build(
-        [(API_ENDPOINTS, API_BASE), (OPERATOR_ENDPOINTS, OPERATOR_BASE)],
+        [(API_ENDPOINTS, API_BASE, ""), (OPERATOR_ENDPOINTS, OPERATOR_BASE, "operator_")],
         "M2M Service Portal 3.0 REST API (m2mportal)",
     )
     metrics = ops.Metrics()

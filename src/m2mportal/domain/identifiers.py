@@ -11,6 +11,11 @@ from collections.abc import Callable
 KINDS = ("iccid", "euiccid", "imsi", "imei", "msisdn")
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts Arabic-Indic, Devanagari, ... digits."""
+    return value.isascii() and value.isdigit()
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for index, char in enumerate(reversed(digits)):
@@ -38,7 +43,7 @@ def eid_check_digits(body30: str) -> str:
 
 
 def check_iccid(value: str) -> str | None:
-    if not value.isdigit() or len(value) not in (19, 20):
+    if not _digits(value) or len(value) not in (19, 20):
         return "must be 19 or 20 digits"
     if not value.startswith("89"):
         return "must start with 89"
@@ -48,7 +53,7 @@ def check_iccid(value: str) -> str | None:
 
 
 def check_euiccid(value: str) -> str | None:
-    if not value.isdigit() or len(value) != 32:
+    if not _digits(value) or len(value) != 32:
         return "must be 32 digits"
     if int(value) % 97 != 1:
         return "check digits wrong"
@@ -56,13 +61,13 @@ def check_euiccid(value: str) -> str | None:
 
 
 def check_imsi(value: str) -> str | None:
-    if not value.isdigit() or len(value) not in (14, 15):
+    if not _digits(value) or len(value) not in (14, 15):
         return "must be 14 or 15 digits"
     return None
 
 
 def check_imei(value: str) -> str | None:
-    if not value.isdigit() or len(value) not in (15, 16):
+    if not _digits(value) or len(value) not in (15, 16):
         return "must be 15 digits (IMEI) or 16 digits (IMEISV)"
     if len(value) == 15 and not luhn_ok(value):
         return "check digit wrong"
@@ -70,7 +75,7 @@ def check_imei(value: str) -> str | None:
 
 
 def check_msisdn(value: str) -> str | None:
-    if not value.isdigit() or not 1 <= len(value) <= 15 or value.startswith("0"):
+    if not _digits(value) or not 1 <= len(value) <= 15 or value.startswith("0"):
         return "must be E.164 digits without '+', at most 15"
     return None
 

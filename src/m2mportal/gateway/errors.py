@@ -46,7 +46,8 @@ def validation_problem(exc: msgspec.ValidationError | msgspec.DecodeError, where
         message, _, path = text.partition(" - at `$")
         path = path.rstrip("`").lstrip(".")
         return f"{path or where}: {message}"
-    if isinstance(exc, msgspec.DecodeError):
+    # ValidationError subclasses DecodeError: only a real decode error is "malformed".
+    if not isinstance(exc, msgspec.ValidationError):
         return f"{where}: malformed JSON ({text})"
     return f"{where}: {text}"
 

@@ -45,20 +45,26 @@ def _parameters(endpoint: Endpoint, components: dict[str, Any]) -> list[dict[str
     return params
 
 
-def build(groups: Sequence[tuple[Sequence[Endpoint], str]], title: str) -> dict[str, Any]:
-    """One document for several route tables, each mounted under its prefix."""
-    placed = [(e, prefix) for endpoints, prefix in groups for e in endpoints]
+def build(groups: Sequence[tuple[Sequence[Endpoint], str, str]], title: str) -> dict[str, Any]:
+    """One document for several route tables, each mounted under its prefix; operation ids
+    get the group's id prefix, so two tables may name their handlers alike."""
+    placed = [(e, prefix, ids) for endpoints, prefix, ids in groups for e in endpoints]
     types: list[Any] = [ErrorBody]
-    for e, _ in placed:
+    for e, _, _ in placed:
         types.extend(t for t in (e.body, e.response) if t is not None)
     schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
     by_type = dict(zip([id(t) for t in types], schemas, strict=True))  # same type, same schema
     error_ref = by_type[id(ErrorBody)]
     paths: dict[str, dict[str, Any]] = {}
-    for e, prefix in placed:
+    seen: set[str] = set()
+    for e, prefix, ids in placed:
+        operation_id = ids + e.handler.__name__
+        if operation_id in seen:
+            raise ValueError(f"operationId {operation_id} is used twice")
+        seen.add(operation_id)
         op: dict[str, Any] = {
             "summary": e.summary,
-            "operationId": e.handler.__name__,
+            "operationId": operation_id,
             "tags": [e.tag],
             "parameters": _parameters(e, components),
             "responses": {},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -81,7 +82,9 @@ async def add_sims(call: Call) -> ImportResult:
     try:
         outcome = await inventory.add_sims(p.db, p.tree, p.clock, _pid(call), records)
     except inventory.ImportFailed as exc:
-        raise ApiError(400, "Validation failed", exc.errors) from exc
+        # "sims[3]: iccid: ..." -> "sims[3].iccid: ...", the contract's way to name a field.
+        errors = [re.sub(r"^(sims\[\d+\]): (?=\w+:)", r"\1.", e) for e in exc.errors]
+        raise ApiError(400, "Validation failed", errors) from exc
     return ImportResult(inserted=outcome.inserted, rejected=outcome.rejected, errors=outcome.errors)
 
 
@@ -89,17 +92,34 @@ async def create_tariff(call: Call) -> CatalogItem:
     return await catalog.create(call.platform.db, call.body)
 
 
-create_option = create_material = create_profile = create_tariff
+async def create_option(call: Call) -> CatalogItem:
+    return await catalog.create(call.platform.db, call.body)
+
+
+async def create_material(call: Call) -> CatalogItem:
+    return await catalog.create(call.platform.db, call.body)
+
+
+async def create_profile(call: Call) -> CatalogItem:
+    return await catalog.create(call.platform.db, call.body)
 
 
 async def set_limits(call: Call) -> dict[str, list[str]]:
-    body: dict[str, list[str]] = call.body
+    body: dict[str, Any] = call.body
     problems = []
     for limit_class, rates in body.items():
         if limit_class not in LIMIT_CLASSES:
             problems.append(f"{limit_class}: unknown class (use {', '.join(LIMIT_CLASSES)})")
             continue
+        if not isinstance(rates, list) or not 1 <= len(rates) <= 4:
+            problems.append(f"{limit_class}: must be a list of 1 to 4 rate strings")
+            continue
         for index, rate in enumerate(rates):
+            if not isinstance(rate, str) or not 3 <= len(rate) <= 64:
+                problems.append(
+                    f"{limit_class}[{index}]: must be a rate string like '1000/6 minutes'"
+                )
+                continue
             try:
                 parse_many(rate)
             except ValueError:

@@ -32,7 +32,7 @@ async def create(db: Database, spec: NewCatalogItem) -> CatalogItem:
     table = _TABLE_OF[type(spec)]
     values = msgspec.structs.asdict(spec)
     if isinstance(spec, NewProfile):
-        values["rules"] = json.dumps({k: json.loads(v) for k, v in spec.rules.items()})
+        values["rules"] = json.dumps({k: msgspec.json.decode(v) for k, v in spec.rules.items()})
     async with db.transaction():
         item_id = await next_id(db, _SEQUENCE[table])
         await catalog_store.insert(db, table, {"id": item_id, **values})
