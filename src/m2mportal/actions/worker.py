@@ -12,7 +12,7 @@ import contextlib
 
 import structlog
 
-from m2mportal.actions.apply import apply_next
+from m2mportal.actions.apply import BATCH, apply_next
 from m2mportal.platform import Platform
 
 log = structlog.get_logger("m2mportal.actions")
@@ -20,27 +20,32 @@ IDLE_POLL_SECONDS = 0.2
 
 
 async def run_until_idle(platform: Platform, limit: int | None = None) -> int:
-    """Apply ready SIMs until none is ready (tests call this instead of a running worker)."""
+    """Apply ready SIMs until none is ready (tests call this instead of a running worker);
+    with ``limit``, at most that many."""
     applied = 0
     while limit is None or applied < limit:
-        if not await apply_next(platform):
+        batch = BATCH if limit is None else min(BATCH, limit - applied)
+        count = await apply_next(platform, batch)
+        if count == 0:
             break
-        applied += 1
+        applied += count
     return applied
 
 
 async def run(platform: Platform, stop: asyncio.Event | None = None) -> None:
     wake = platform.new_wakeup()
     per_sim = platform.settings.per_sim_delay_ms / 1000
+    # With a backend delay per SIM, SIMs go one at a time so progress shows SIM by SIM.
+    batch = 1 if per_sim > 0 else BATCH
     while stop is None or not stop.is_set():
         try:
-            progressed = await apply_next(platform)
+            progressed = await apply_next(platform, batch)
         except Exception:
             log.exception("applying a SIM failed; retrying")
-            progressed = False
+            progressed = 0
             await asyncio.sleep(1.0)
         if progressed:
-            # Let requests in between SIMs; the inline SQLite driver never yields otherwise.
+            # Let requests in between batches; the inline SQLite driver never yields.
             await asyncio.sleep(per_sim)
             continue
         wake.clear()

@@ -94,39 +94,45 @@ def _claim_sql(db: Database) -> str:
         " WHERE s.status = 'Pending' AND a.not_before <= :now"
         " AND NOT EXISTS (SELECT 1 FROM action_sims e WHERE e.iccid = s.iccid"
         " AND e.status = 'Pending' AND e.signup_id < s.signup_id)"
-        " ORDER BY s.signup_id, s.seq LIMIT 1"
+        " ORDER BY s.signup_id, s.seq LIMIT :limit"
     )
     if db.dialect == "postgresql":
         sql += " FOR UPDATE OF s SKIP LOCKED"
     return sql
 
 
-async def claim_next(db: Database, now: str) -> Row | None:
-    """The next ready SIM row; on PostgreSQL locked until the caller's transaction ends."""
-    return await db.fetch_one(_claim_sql(db), {"now": now})
+async def claim(db: Database, now: str, limit: int) -> list[Row]:
+    """Up to ``limit`` ready SIM rows; on PostgreSQL locked until the caller's transaction
+    ends, and skipped by other workers meanwhile."""
+    if db.dialect == "postgresql":
+        # Plan the claim for the table as it is now. After five runs PostgreSQL may keep a
+        # generic plan made while action_sims was small (bitmap scan of every Pending row,
+        # sort, then the NOT EXISTS per row); once an earlier action on the same SIMs left
+        # index entries behind, that plan cost ~150 ms a claim.
+        await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    return await db.fetch_all(_claim_sql(db), {"now": now, "limit": limit})
 
 
-async def mark_sim(
-    db: Database, signup_id: int, seq: int, status: str, error: str | None, now: str
-) -> int:
-    return await db.execute(
+async def mark_sims(db: Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Per-SIM results: ``{"id", "seq", "status", "error", "now"}`` each."""
+    await db.execute_many(
         "UPDATE action_sims SET status = :status, error = :error, processed_at = :now"
         " WHERE signup_id = :id AND seq = :seq AND status = 'Pending'",
-        {"status": status, "error": error, "now": now, "id": signup_id, "seq": seq},
+        rows,
     )
 
 
-async def count_sim(db: Database, signup_id: int, column: str, now: str) -> Row:
-    """Count one processed SIM on the action row. The row lock this takes serialises the
-    last SIMs of an action across workers, so exactly one of them sees pending reach 0."""
-    assert column in ("done", "failed")
+async def count_sims(db: Database, signup_id: int, done: int, failed: int, now: str) -> Row:
+    """Count processed SIMs on the action row. The row lock this takes serialises the last
+    SIMs of an action across workers, so exactly one of them sees pending reach 0."""
     row = await db.fetch_one(
-        f"UPDATE actions SET pending = pending - 1, {column} = {column} + 1,"
+        "UPDATE actions SET pending = pending - :n, done = done + :done,"
+        " failed = failed + :failed,"
         " status = CASE WHEN status = 'Pending' THEN 'In Progress' ELSE status END,"
         " started_at = COALESCE(started_at, :now)"
         " WHERE signup_id = :id"
         " RETURNING pending, done, failed, cancelled, status, partner_id, action",
-        {"id": signup_id, "now": now},
+        {"id": signup_id, "n": done + failed, "done": done, "failed": failed, "now": now},
     )
     assert row is not None
     return row
@@ -196,20 +202,12 @@ async def put_idempotency(
     )
 
 
-async def record_change(
-    db: Database, iccid: str, signup_id: int, action: str, changes: str, worker: str, now: str
-) -> None:
-    await db.execute(
+async def record_changes(db: Database, rows: Sequence[dict[str, Any]]) -> None:
+    """Audit rows: ``{"iccid", "signup_id", "action", "changes", "worker", "now"}`` each."""
+    await db.execute_many(
         "INSERT INTO sim_changes (iccid, signup_id, action, changes, worker, changed_at)"
         " VALUES (:iccid, :signup_id, :action, :changes, :worker, :now)",
-        {
-            "iccid": iccid,
-            "signup_id": signup_id,
-            "action": action,
-            "changes": changes,
-            "worker": worker,
-            "now": now,
-        },
+        rows,
     )
 
 
