@@ -3,19 +3,24 @@
 A partner and all its subunits draw on one budget (the top partner's). Each class has one
 or more moving windows (``"1000/6 minutes"``, ``"10000/hour"``); a call passes only if
 every window has room for its cost, and a refused call consumes nothing. Testing every
-window and then hitting them happens under a per-partner lock (an asyncio lock in the
-embedded default, a Redis lock when budgets are shared between processes), so two windows
-act as one and concurrent calls cannot both take the last SIMs.
+window and then taking from them is one indivisible step, so two windows act as one and
+concurrent calls cannot both take the last SIMs:
+
+- embedded default (budgets in process memory): the ``limits`` library's moving windows
+  under a per-partner asyncio lock;
+- Redis (budgets shared between processes): one Lua script (``_CHARGE``) tests every
+  window, takes the cost from all of them and returns what the ``RateLimit-*`` headers
+  need, in one round trip. Redis runs a script alone, so no lock is needed and no process
+  can slip in between the test and the take, and the work per call does not grow with its
+  cost: a window is a list of calls, not of SIMs (see ``_CHARGE``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +36,98 @@ from m2mportal.store.database import Database
 
 CLASSES = ("actions", "details", "history", "sms")
 EXCEEDED = "Too Many Concurrent Requests on Platform."
+
+# A window in Redis: a list of the calls it holds, newest first, one entry per call:
+# "<timestamp> <total before> <total after>", the totals counting every SIM the list has
+# taken, so the SIMs in the window are the newest entry's "after" minus the oldest one's
+# "before", and the work does not grow with the cost. Entries that left the window are
+# trimmed, and the key expires one window after its newest entry.
+#
+# KEYS: one list per window. ARGV: now (a float as text), cost (0: only report), then each
+# window's limit and its length in seconds. Returns {1 if the cost fits in every window (and
+# was taken) else 0, then per window: the SIMs in it after the call, and the oldest entry's
+# timestamp ("" when empty)}.
+_CHARGE = """
+local now = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local function field(entry, n)
+  local ts, before, after = string.match(entry, '^(%S+) (%S+) (%S+)$')
+  if n == 1 then return ts end
+  if n == 2 then return tonumber(before) end
+  return tonumber(after)
+end
+local counts, oldest, heads = {}, {}, {}
+local fits = 1
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[2 * i + 1])
+  local cutoff = now - tonumber(ARGV[2 * i + 2])
+  local size = redis.call('llen', key)
+  -- The first entry outside the window (size when none is): entries are sorted newest
+  -- first, and expired ones are trimmed on every call, so the oldest is usually inside.
+  local low, high, tail = 0, size, nil
+  if size > 0 then
+    tail = redis.call('lindex', key, -1)
+    if tonumber(field(tail, 1)) >= cutoff then low = size end
+  end
+  while low < high do
+    local mid = math.floor((low + high) / 2)
+    if tonumber(field(redis.call('lindex', key, mid), 1)) >= cutoff then
+      low = mid + 1
+    else
+      high = mid
+    end
+  end
+  if low < size then
+    if low == 0 then redis.call('del', key) else redis.call('ltrim', key, 0, low - 1) end
+    size = low
+    tail = size > 0 and redis.call('lindex', key, -1) or nil
+  end
+  counts[i], oldest[i], heads[i] = 0, '', nil
+  if size > 0 then
+    local head = redis.call('lindex', key, 0)
+    heads[i] = head
+    counts[i] = field(head, 3) - field(tail, 2)
+    oldest[i] = field(tail, 1)
+  end
+  if cost > limit - counts[i] then fits = 0 end
+end
+if fits == 1 and cost > 0 then
+  for i, key in ipairs(KEYS) do
+    local stamp, total = ARGV[1], 0
+    if heads[i] then
+      total = field(heads[i], 3)
+      -- Never older than the newest entry (another process's clock may run a little
+      -- ahead): the list stays sorted, so the search above stays exact.
+      if tonumber(field(heads[i], 1)) > now then stamp = field(heads[i], 1) end
+    end
+    redis.call('lpush', key,
+      stamp .. ' ' .. string.format('%d', total) .. ' ' .. string.format('%d', total + cost))
+    redis.call('expire', key, math.ceil(tonumber(ARGV[2 * i + 2])))
+    if counts[i] == 0 then oldest[i] = stamp end
+    counts[i] = counts[i] + cost
+  end
+end
+local reply = {fits}
+for i = 1, #KEYS do
+  reply[2 * i] = counts[i]
+  reply[2 * i + 1] = oldest[i]
+end
+return reply
+"""
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """One window of a partner's budget: its limit, the SIMs in it, seconds until it
+    has room again."""
+
+    item: RateLimitItem
+    used: int
+    reset: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.item.amount - self.used)
 
 
 @dataclass(frozen=True)
@@ -53,6 +150,12 @@ def default_limits(settings: Settings) -> dict[str, list[RateLimitItem]]:
     return {name: parse_many(";".join(getattr(settings, f"limits_{name}"))) for name in CLASSES}
 
 
+def _tightest(states: list[WindowState]) -> Budget:
+    """The window with the least room (the first of equals) is what the headers report."""
+    tightest = min(states, key=lambda state: state.remaining)
+    return Budget(limit=tightest.item.amount, remaining=tightest.remaining, reset=tightest.reset)
+
+
 class RateLimiter:
     def __init__(self, settings: Settings, db: Database, tree: PartnerTree) -> None:
         self._db = db
@@ -63,15 +166,11 @@ class RateLimiter:
         if settings.redis_url:
             import redis.asyncio
 
-            url = settings.redis_url
-            self._storage = storage_from_string(
-                "async+" + url, implementation="redispy", key_prefix=settings.redis_prefix
-            )
-            self._redis = redis.asyncio.from_url(url)
+            self._redis = redis.asyncio.from_url(settings.redis_url)
+            self._charge_script = self._redis.register_script(_CHARGE)
         else:
-            self._storage = storage_from_string("async+memory://")
-        self._strategy = MovingWindowRateLimiter(self._storage)
-        self._locks: dict[int, asyncio.Lock] = {}
+            self._strategy = MovingWindowRateLimiter(storage_from_string("async+memory://"))
+            self._locks: dict[int, asyncio.Lock] = {}
         self._custom: dict[int, tuple[float, dict[str, list[RateLimitItem]]]] = {}
 
     async def close(self) -> None:
@@ -92,76 +191,106 @@ class RateLimiter:
             self._custom[root] = hit
         return hit[1].get(limit_class) or self._defaults[limit_class]
 
-    @contextlib.asynccontextmanager
-    async def _locked(self, root: int) -> AsyncIterator[None]:
-        if self._redis is not None:
-            name = f"{self._prefix}:limits-lock:{root}"
-            async with self._redis.lock(name, timeout=5, blocking_timeout=5):
-                yield
-            return
+    def _key(self, root: int, item: RateLimitItem) -> str:
+        # The partner in braces: a Redis Cluster would keep a budget's windows together.
+        window = f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
+        return f"{self._prefix}:budget:{{{root}}}:{window}"
+
+    async def _take_in_memory(
+        self, root: int, windows: list[RateLimitItem], cost: int
+    ) -> tuple[bool, list[WindowState]]:
+        key = str(root)
+
+        async def states() -> list[WindowState]:
+            now = time.time()
+            found = []
+            for item in windows:
+                stats = await self._strategy.get_window_stats(item, key)
+                reset = max(0, math.ceil(stats.reset_time - now))
+                found.append(WindowState(item, item.amount - max(0, stats.remaining), reset))
+            return found
+
+        if cost == 0:
+            return True, await states()
         lock = self._locks.get(root)
         if lock is None:
             lock = self._locks[root] = asyncio.Lock()
         async with lock:
-            yield
+            for item in windows:
+                if cost > item.amount or not await self._strategy.test(item, key, cost=cost):
+                    return False, await states()
+            for item in windows:
+                await self._strategy.hit(item, key, cost=cost)
+            return True, await states()
 
-    async def _budget(self, root: int, windows: list[RateLimitItem]) -> Budget:
-        tightest: Budget | None = None
+    async def _take_in_redis(
+        self, root: int, windows: list[RateLimitItem], cost: int
+    ) -> tuple[bool, list[WindowState]]:
         now = time.time()
+        args: list[Any] = [repr(now), cost]
         for item in windows:
-            stats = await self._strategy.get_window_stats(item, str(root))
-            budget = Budget(
-                limit=item.amount,
-                remaining=max(0, stats.remaining),
-                reset=max(0, math.ceil(stats.reset_time - now)),
-            )
-            if tightest is None or budget.remaining < tightest.remaining:
-                tightest = budget
-        assert tightest is not None
-        return tightest
+            args += [item.amount, item.get_expiry()]
+        keys = [self._key(root, item) for item in windows]
+        reply = await self._charge_script(keys=keys, args=args)
+        found = []
+        for index, item in enumerate(windows):
+            used, oldest = int(reply[2 * index + 1]), reply[2 * index + 2]
+            # An empty window has room again a whole window from now (as the library says).
+            start = float(oldest) if oldest else now
+            reset = max(0, math.ceil(start + item.get_expiry() - now))
+            found.append(WindowState(item, used, reset))
+        return int(reply[0]) == 1, found
+
+    async def _take(
+        self, partner_id: int, limit_class: str, cost: int
+    ) -> tuple[bool, list[WindowState]]:
+        """Take ``cost`` SIMs from every window of the class, or none if one has no room
+        (``cost`` 0 only reports), and say how the windows stand afterwards."""
+        root = await self._tree.root_of(partner_id)
+        windows = await self.windows(root, limit_class)
+        if self._redis is not None:
+            return await self._take_in_redis(root, windows, cost)
+        return await self._take_in_memory(root, windows, cost)
 
     async def charge(self, partner_id: int, limit_class: str, cost: int) -> Budget:
         """Take ``cost`` SIMs from the partner's budget, or raise the seed's 403."""
-        root = await self._tree.root_of(partner_id)
-        windows = await self.windows(root, limit_class)
-        key = str(root)
-        async with self._locked(root):
-            for item in windows:
-                if cost > item.amount or not await self._strategy.test(item, key, cost=cost):
-                    budget = await self._budget(root, windows)
-                    retry = max(1, budget.reset)
-                    raise ApiError(
-                        403,
-                        "Limit exceeded",
-                        [EXCEEDED],
-                        {**budget.headers(), "Retry-After": str(retry)},
-                    )
-            for item in windows:
-                await self._strategy.hit(item, key, cost=cost)
-            return await self._budget(root, windows)
+        taken, states = await self._take(partner_id, limit_class, cost)
+        budget = _tightest(states)
+        if not taken:
+            raise ApiError(
+                403,
+                "Limit exceeded",
+                [EXCEEDED],
+                {**budget.headers(), "Retry-After": str(max(1, budget.reset))},
+            )
+        return budget
 
     async def peek(self, partner_id: int, limit_class: str) -> Budget:
         """The budget without taking from it (dry runs, the API usage resource)."""
+        return _tightest((await self._take(partner_id, limit_class, 0))[1])
+
+    async def clear(self, partner_id: int, limit_class: str) -> None:
+        """Empty the partner's windows of a class (operations and benchmarks)."""
         root = await self._tree.root_of(partner_id)
-        return await self._budget(root, await self.windows(root, limit_class))
+        windows = await self.windows(root, limit_class)
+        if self._redis is not None:
+            await self._redis.delete(*(self._key(root, item) for item in windows))
+            return
+        for item in windows:
+            await self._strategy.clear(item, str(root))
 
     async def usage(self, partner_id: int) -> dict[str, list[dict[str, Any]]]:
-        root = await self._tree.root_of(partner_id)
-        now = time.time()
         answer: dict[str, list[dict[str, Any]]] = {}
         for limit_class in CLASSES:
-            rows = []
-            for item in await self.windows(root, limit_class):
-                stats = await self._strategy.get_window_stats(item, str(root))
-                remaining = max(0, stats.remaining)
-                rows.append(
-                    {
-                        "limit": str(item),
-                        "allowed": item.amount,
-                        "used": item.amount - remaining,
-                        "remaining": remaining,
-                        "resetSeconds": max(0, math.ceil(stats.reset_time - now)),
-                    }
-                )
-            answer[limit_class] = rows
+            _, states = await self._take(partner_id, limit_class, 0)
+            answer[limit_class] = [
+                {
+                    "limit": str(state.item),
+                    "allowed": state.item.amount,
+                    "used": state.item.amount - state.remaining,
+                    "remaining": state.remaining,
+                    "resetSeconds": state.reset,
+                }
+                for state in states
+            ]
         return answer

@@ -18,17 +18,11 @@ STARTS = {
 
 
 async def next_id(db: Database, name: str, count: int = 1) -> int:
-    """Reserve ``count`` ids and return the first; call inside the caller's transaction."""
-    async with db.transaction():
-        current = await db.fetch_val(
-            "UPDATE sequences SET value = value + :count WHERE name = :name RETURNING value",
-            {"name": name, "count": count},
-        )
-        if current is None:
-            start = STARTS[name]
-            await db.execute(
-                "INSERT INTO sequences (name, value) VALUES (:name, :value)",
-                {"name": name, "value": start + count - 1},
-            )
-            return start
-        return int(current) - count + 1
+    """Reserve ``count`` ids and return the first. One upsert: two processes creating the
+    same counter at once on a fresh database both succeed."""
+    value = await db.fetch_val(
+        "INSERT INTO sequences (name, value) VALUES (:name, :first)"
+        " ON CONFLICT (name) DO UPDATE SET value = sequences.value + :count RETURNING value",
+        {"name": name, "first": STARTS[name] + count - 1, "count": count},
+    )
+    return int(value) - count + 1
