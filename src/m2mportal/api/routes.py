@@ -23,8 +23,7 @@ _ACTION_DOC = (
     " applies nothing. An `Idempotency-Key` header makes a repeat return the first signupId."
 )
 
-# One endpoint per catalogue row; action paths come before `/sims/{iccid}` so that
-# `/sims/actions` is never read as an ICCID.
+# One endpoint per catalogue row.
 ACTION_ENDPOINTS: list[Endpoint] = [
     Endpoint(
         "POST",
@@ -44,8 +43,9 @@ ACTION_ENDPOINTS: list[Endpoint] = [
     for spec in CATALOGUE
 ]
 
+# Starlette tries routes in order: the reads come first, the twenty action POSTs last.
+# The action list/status/cancel routes stay ahead of `/sims/{iccid}`.
 ENDPOINTS: list[Endpoint] = [
-    *ACTION_ENDPOINTS,
     Endpoint(
         "GET",
         "/partners/{partnerId}/sims/actions",
@@ -118,4 +118,5 @@ ENDPOINTS: list[Endpoint] = [
         body=SimSelector,
         rate_class="details",
     ),
+    *ACTION_ENDPOINTS,
 ]

@@ -49,8 +49,9 @@ async def details(
     if row is None:
         raise not_found(f"{kind} {value}: no SIM with this identifier")
     iccid = row["iccid"]
-    options = await sim_store.options_of(db, iccid)
-    apns = await sim_store.apns_of(db, iccid)
+    extras = await sim_store.options_and_apns(db, iccid)
+    options = [row for row in extras if row["kind"] == "o"]
+    apns = [row for row in extras if row["kind"] == "a"]
     month = _month(clock)
     sim_path = f"{base}/partners/{row['partner_id']}/sims/{iccid}"
     actions = f"{base}/partners/{row['partner_id']}/sims/actions"

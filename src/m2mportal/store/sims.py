@@ -166,6 +166,18 @@ async def find(db: Database, column: str, value: str, partner_ids: list[int]) ->
     )
 
 
+async def options_and_apns(db: Database, iccid: str) -> list[Row]:
+    """A SIM's booked options (kind 'o') and APNs (kind 'a') in one round trip."""
+    return await db.fetch_all(
+        "SELECT 'o' AS kind, o.id, o.name, so.booked_at, NULL AS static_ip,"
+        " NULL AS restriction_status FROM sim_options so JOIN options o ON o.id = so.option_id"
+        " WHERE so.iccid = :iccid"
+        " UNION ALL SELECT 'a', NULL, name, NULL, static_ip, restriction_status"
+        " FROM sim_apns WHERE iccid = :iccid ORDER BY 1 DESC, 4, 2, 3",
+        {"iccid": iccid},
+    )
+
+
 async def options_of(db: Database, iccid: str) -> list[Row]:
     return await db.fetch_all(
         "SELECT o.id, o.name, so.booked_at FROM sim_options so"

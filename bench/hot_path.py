@@ -1,0 +1,232 @@
+"""Authenticated GET SIM details against a bare ASGI app, on this machine, in one run.
+
+DESIGN.md budget: the whole path (token check, scope, limit, database read) reaches at
+least 40% of the requests/s of a bare Starlette app returning the same JSON (SQLite), p99
+under 20 ms at 50 connections; on PostgreSQL at least 25%, p99 under 30 ms.
+
+Both servers run under uvicorn with one worker (uvloop, httptools) on 127.0.0.1 and are
+loaded with `wrk -t2 -c50 --latency`: 3 s warm-up, 6 s measured, rounds interleaved. The
+ratio quoted is the median of the per-round ratios. Every server started is stopped by its
+PID. Needs `wrk` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+API = "/iot/connectivity/management/v1"
+HUGE = "1000000000/6 minutes,1000000000/hour"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
+    """requests/s and p99 latency in ms."""
+    cmd = ["wrk", "-t2", "-c50", f"-d{seconds}s", "--latency", url]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{non2xx.group(1)} failed responses from {url}:\n{out}")
+    return rps, float(p99.group(1)) * scale
+
+
+async def prepare(env: dict[str, str]) -> tuple[str, str, str, str]:
+    """A partner, one SIM, an application; returns (partner, iccid, client id, secret)."""
+    os.environ.update(env)
+    from m2mportal.config import Settings
+    from m2mportal.models import NewApplication, NewSim
+    from m2mportal.platform import open_platform
+    from m2mportal.services import applications, inventory, partners
+    from m2mportal.synthetic import records
+
+    platform = await open_platform(Settings.from_env())
+    try:
+        pid = await partners.create(platform.db, platform.tree, platform.clock, "Bench", None)
+        sims = [
+            (f"r{i}", NewSim(iccid=r["iccid"], imsi=r["imsi"], status="Active",
+                             msisdn=r["msisdn"], apns=["b2b.dtag.test"]))
+            for i, r in enumerate(records(1000))
+        ]  # fmt: skip
+        await inventory.add_sims(platform.db, platform.tree, platform.clock, pid, sims)
+        app = await applications.register(platform, pid, NewApplication(name="bench"))
+        return str(pid), sims[500][1].iccid, app.client_id, app.client_secret  # type: ignore[union-attr]
+    finally:
+        await platform.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    folder = Path(tempfile.mkdtemp(prefix="m2mp-hot-"))
+    pg_name = ""
+    if args.db == "sqlite":
+        db_url = f"sqlite:///{folder}/bench.db"
+    else:
+        import asyncpg
+
+        pg_name = "m2mp_bench_" + uuid.uuid4().hex[:8]
+
+        async def admin(sql: str) -> None:
+            conn = await asyncpg.connect(args.pg_url)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(admin(f'CREATE DATABASE "{pg_name}"'))
+        db_url = args.pg_url.rsplit("/", 1)[0] + "/" + pg_name
+    port, ref_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "M2MP_DATABASE_URL": db_url,
+        "M2MP_SECRET_KEY": Fernet.generate_key().decode(),
+        "M2MP_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "M2MP_PROVISIONING_SECONDS": "0",
+        "M2MP_LIMITS_DETAILS": HUGE,
+        "M2MP_LOG_LEVEL": "warning",
+    }
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        from m2mportal.store import migrate
+
+        migrate.upgrade(db_url)
+        partner, iccid, client_id, secret = asyncio.run(prepare(env))
+        platform_proc = subprocess.Popen(
+            [sys.executable, "-m", "m2mportal.cli", "serve", "--port", str(port)],
+            env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        servers.append(platform_proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_up(base + "/healthz", platform_proc)
+        token = httpx.post(
+            base + "/auth/realms/m2m/protocol/openid-connect/token",
+            data={"grant_type": "client_credentials", "client_id": client_id,
+                  "client_secret": secret},
+        ).json()["access_token"]  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"{base}{API}/partners/{partner}/sims/{iccid}"
+        sample = httpx.get(url, headers=headers)
+        assert sample.status_code == 200, sample.text
+        ref_env = {**os.environ, "M2MP_BENCH_BODY": sample.text}
+        ref_proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1",
+             "--port", str(ref_port), "--log-level", "warning", "--no-access-log"],
+            env=ref_env, cwd=ROOT / "bench", stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        servers.append(ref_proc)
+        ref_url = f"http://127.0.0.1:{ref_port}{API}/partners/{partner}/sims/{iccid}"
+        wait_up(ref_url, ref_proc)
+        print(f"body {len(sample.content)} bytes; {args.db}; {args.rounds} rounds")
+        if os.environ.get("M2MP_BENCH_PROFILE"):
+            # py-spy on the platform server while wrk loads it (a diagnosis aid).
+            spy = subprocess.Popen(
+                ["py-spy", "record", "-d", "8", "-f", "raw", "-o",
+                 os.environ["M2MP_BENCH_PROFILE"], "-p", str(platform_proc.pid)]
+            )  # fmt: skip
+            wrk(url, 8, headers)
+            spy.wait()
+        ratios, rows = [], []
+        for round_no in range(1, args.rounds + 1):
+            wrk(ref_url, args.warmup, {})
+            ref_rps, ref_p99 = wrk(ref_url, args.seconds, {})
+            wrk(url, args.warmup, headers)
+            rps, p99 = wrk(url, args.seconds, headers)
+            ratios.append(rps / ref_rps)
+            rows.append((ref_rps, ref_p99, rps, p99))
+            print(
+                f"  round {round_no}: bare {ref_rps:8.0f} req/s p99 {ref_p99:6.2f} ms | "
+                f"platform {rps:8.0f} req/s p99 {p99:6.2f} ms | ratio {rps / ref_rps:.2f}"
+            )
+        target, p99_budget = (0.40, 20.0) if args.db == "sqlite" else (0.25, 30.0)
+        ratio = statistics.median(ratios)
+        worst_p99 = max(r[3] for r in rows)
+        print(
+            json.dumps(
+                {
+                    "db": args.db,
+                    "ratio_median": round(ratio, 3),
+                    "platform_p99_ms_max": worst_p99,
+                    "ratio_ok": ratio >= target,
+                    "p99_ok": worst_p99 < p99_budget,
+                }
+            )
+        )
+    finally:
+        for proc in servers:
+            stop(proc)
+        if pg_name:
+            import asyncpg
+
+            async def drop() -> None:
+                conn = await asyncpg.connect(args.pg_url)
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+                finally:
+                    await conn.close()
+
+            asyncio.run(drop())
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
