@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import msgspec
 
-from m2mportal.models import NewSim, Remarks
+from m2mportal.models import NewSim
 
 _INT = ("tariff_id", "material_id", "binding_months", "limit_profile_id", "fraud_profile_id",
         "cost_limit_profile_id", "subunit_id")  # fmt: skip
@@ -44,39 +44,66 @@ def header_problems(fieldnames: Sequence[str] | None) -> list[str]:
     return problems
 
 
-def _record(row: dict[str, str]) -> NewSim | str:
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+# How a column's text becomes a field: one decision per column, made once per file.
+_REMARK, _APNS, _INTEGER, _BOOL, _TEXT = range(5)
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def _column(snake: str) -> tuple[str, str, int]:
+    """(snake name for messages, NewSim field name, kind) of a known column."""
+    if snake.startswith("remark"):
+        kind = _REMARK
+    elif snake == "apns":
+        kind = _APNS
+    elif snake in _INT:
+        kind = _INTEGER
+    elif snake == "productive":
+        kind = _BOOL
+    else:
+        kind = _TEXT
+    return snake, _camel(snake), kind
+
+
+def _record(columns: Sequence[tuple[str, str, int]], row: Sequence[str]) -> NewSim | str:
+    if len(row) > len(columns):
+        return "more fields than the header has"
     values: dict[str, Any] = {}
     problems: list[str] = []
     remarks: dict[str, str] = {}
-    for raw_key, raw_value in row.items():
-        if raw_key is None:
-            return "more fields than the header has"
-        key = _snake(raw_key)
-        value = (raw_value or "").strip()
+    for (key, field, kind), raw_value in zip(columns, row, strict=False):
+        value = raw_value.strip()
         if value == "":
             continue
-        if key.startswith("remark"):
-            remarks[key] = value
-        elif key == "apns":
-            values["apns"] = [a.strip() for a in value.split(";") if a.strip()]
-        elif key in _INT:
+        if kind == _TEXT:
+            values[field] = value
+        elif kind == _REMARK:
+            remarks[field] = value
+        elif kind == _INTEGER:
             if not value.isdigit():
                 problems.append(f"{key}: {value!r} is not a whole number")
             else:
-                values[key] = int(value)
-        elif key == "productive":
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                problems.append(f"productive: {value!r} is not true or false")
+                values[field] = int(value)
+        elif kind == _BOOL:
+            folded = value.lower()
+            if folded in _TRUE:
+                values[field] = True
+            elif folded in _FALSE:
+                values[field] = False
             else:
-                values[key] = value.lower() in ("true", "1", "yes")
+                problems.append(f"productive: {value!r} is not true or false")
         else:
-            values[key] = value
+            values[field] = [a.strip() for a in value.split(";") if a.strip()]
     if problems:
         return "; ".join(problems)
     if remarks:
-        values["remarks"] = Remarks(**remarks)
+        values["remarks"] = remarks
     try:
-        return msgspec.convert(values, NewSim, from_attributes=False)
+        return msgspec.convert(values, NewSim)
     except msgspec.ValidationError as exc:
         text = str(exc)
         message, _, path = text.partition(" - at `$.")
@@ -85,9 +112,14 @@ def _record(row: dict[str, str]) -> NewSim | str:
 
 def read(handle: IO[str]) -> Iterator[tuple[str, NewSim | str]]:
     """``(where, record or error)`` per data row; raises CsvProblem for a bad header."""
-    reader = csv.DictReader(handle)
-    problems = header_problems(reader.fieldnames)
+    reader = csv.reader(handle)
+    fieldnames = next(reader, None)
+    problems = header_problems(fieldnames)
     if problems:
         raise CsvProblem("\n".join(problems))
+    assert fieldnames is not None
+    columns = [_column(_snake(name)) for name in fieldnames]
     for row in reader:
-        yield f"line {reader.line_num}", _record(row)
+        if not row:  # a blank line is no record (as csv.DictReader skips it)
+            continue
+        yield f"line {reader.line_num}", _record(columns, row)

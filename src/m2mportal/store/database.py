@@ -18,6 +18,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,6 +64,33 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA cache_size=-65536")
     return conn
+
+
+def _sqlite_insert(
+    table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> tuple[str, list[Sequence[Any]]]:
+    """The INSERT for a batch, a column that is NULL in every row written as a literal.
+
+    sqlite3 binds None through its adapter look-up, ~0.4 us a value, and a SIM row from an
+    import has about ten columns that are empty in every row: 3.5 of the ~20 us a row costs.
+    """
+    rows = rows if isinstance(rows, list) else list(rows)
+    null: set[int] = set()
+    if rows:
+        null = {
+            i
+            for i, value in enumerate(rows[0])
+            if value is None and all(r[i] is None for r in rows)
+        }
+    values = ", ".join("NULL" if i in null else "?" for i in range(len(columns)))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    if null:
+        keep = [i for i in range(len(columns)) if i not in null]
+        if len(keep) > 1:
+            rows = list(map(itemgetter(*keep), rows))
+        else:
+            rows = [tuple(row[i] for i in keep) for row in rows]
+    return sql, rows
 
 
 class SqliteDatabase:
@@ -125,7 +153,7 @@ class SqliteDatabase:
     async def copy_rows(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        sql, rows = _sqlite_insert(table, columns, rows)
         if self._in_tx.get():
             self._writer.executemany(sql, rows)
             return

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -205,6 +206,18 @@ sims = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Index("ix_sims_partner_id_iccid", "partner_id", "iccid"),
+    # SQLite's remark search walks each partner's SIMs in ICCID order in this index and
+    # matches remarks_search there, reading the table only for the page's rows
+    # (store/sims.py). PostgreSQL plans that scan from its statistics without it, and a
+    # B-tree entry there is limited to 2704 bytes, which five 200-character remarks in a
+    # 3- or 4-byte script exceed: on PostgreSQL the index is declared empty (WHERE false).
+    Index(
+        "ix_sims_partner_id_iccid_remarks_search",
+        "partner_id",
+        "iccid",
+        "remarks_search",
+        postgresql_where=text("false"),
+    ),
     Index("ix_sims_status_iccid", "status", "iccid"),
     Index("ix_sims_tariff_id_iccid", "tariff_id", "iccid"),
     Index("ix_sims_euiccid", "euiccid"),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 20:23:39.270431
+Create Date: 2026-11-27 20:28:56.318899
 """
 
 from __future__ import annotations
@@ -279,6 +279,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_sims_imsi", ["imsi"], unique=False)
         batch_op.create_index("ix_sims_msisdn", ["msisdn"], unique=False)
         batch_op.create_index("ix_sims_partner_id_iccid", ["partner_id", "iccid"], unique=False)
+        batch_op.create_index(
+            "ix_sims_partner_id_iccid_remarks_search",
+            ["partner_id", "iccid", "remarks_search"],
+            unique=False,
+            postgresql_where=sa.text("false"),
+        )
         batch_op.create_index("ix_sims_status_iccid", ["status", "iccid"], unique=False)
         batch_op.create_index("ix_sims_tariff_id_iccid", ["tariff_id", "iccid"], unique=False)
 
@@ -357,6 +363,9 @@ def downgrade() -> None:
     with op.batch_alter_table("sims", schema=None) as batch_op:
         batch_op.drop_index("ix_sims_tariff_id_iccid")
         batch_op.drop_index("ix_sims_status_iccid")
+        batch_op.drop_index(
+            "ix_sims_partner_id_iccid_remarks_search", postgresql_where=sa.text("false")
+        )
         batch_op.drop_index("ix_sims_partner_id_iccid")
         batch_op.drop_index("ix_sims_msisdn")
         batch_op.drop_index("ix_sims_imsi")
