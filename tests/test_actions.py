@@ -521,3 +521,32 @@ async def test_other_partners_action_is_404(shop: Shop, world: World) -> None:
     headers = await world.headers_for(await world.app(other, name="other"))
     answer = await world.api("GET", ACTIONS.format(p=other) + f"/{result['signupId']}", headers)
     assert answer.status_code == 404
+
+
+async def test_a_failing_batch_is_retried_one_sim_at_a_time(
+    shop: Shop, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from m2mportal.actions import apply
+
+    sims = [await shop.sim("Active") for _ in range(3)]
+    bad = sims[1]["iccid"]
+    real_write = apply._write
+
+    async def write(db: Any, changes: list[Any], now: str) -> None:
+        # One SIM's write always breaks: the batch holding it rolls back whole.
+        if any(iccid == bad for iccid, _ in changes):
+            raise RuntimeError("disk on fire")
+        await real_write(db, changes, now)
+
+    monkeypatch.setattr(apply, "_write", write)
+    answer = await shop.post("suspend", {"sims": [{"iccid": s["iccid"]} for s in sims]})
+    signup = answer.json()["signupId"]
+    assert await worker.run_until_idle(platform) == 3
+    status = await shop.status(signup)
+    # The SIMs before and after the broken one were applied on their own; it failed whole.
+    assert [s["status"] for s in status["sims"]] == ["Done", "Failed", "Done"]
+    assert status["sims"][1]["error"].startswith("internal error")
+    assert status["status"] == "Partially Done"
+    assert (await shop.details(sims[0]["iccid"]))["status"] == "Suspended"
+    assert (await shop.details(bad))["status"] == "Active"
+    assert (await shop.details(sims[2]["iccid"]))["status"] == "Suspended"

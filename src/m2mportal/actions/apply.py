@@ -5,7 +5,8 @@ change, its row going from Pending to Done/Failed, its audit row and the action'
 commit together. A crash before the commit leaves the batch Pending (a new worker does
 it), a crash after leaves it done (nobody does it again). A SIM is never half-changed: its
 writes commit with its result row. Should a batch fail to write, its SIMs are retried one
-per transaction, so one bad SIM cannot hold up the others.
+per transaction; a SIM that still cannot be written fails with an internal error (nothing
+of it changed), so one bad SIM cannot hold up the others.
 
 One transaction per SIM costs ~11 round trips a SIM; on PostgreSQL that made a 1,000-SIM
 action take 5-15 s. A batch costs about as many round trips as one SIM did.
@@ -136,19 +137,47 @@ async def _apply(platform: Platform, claimed: list[Row], now: str) -> None:
             await finish.complete(platform, signup_id, total["partner_id"], status)
 
 
-async def apply_next(platform: Platform, batch: int = BATCH) -> int:
-    """Claim and apply up to ``batch`` ready SIMs; the number applied (0: none ready)."""
+async def _apply_batch(platform: Platform, batch: int) -> int:
     db = platform.db
+    async with db.transaction():
+        now = iso(platform.clock.now())
+        claimed = await action_store.claim(db, now, batch)
+        if claimed:
+            await _apply(platform, claimed, now)
+        return len(claimed)
+
+
+async def _fail_next(platform: Platform) -> int:
+    """The next ready SIM could not be written: it fails with an internal error (its change
+    rolled back) so the SIMs behind it go on."""
+    db = platform.db
+    async with db.transaction():
+        now = iso(platform.clock.now())
+        claimed = await action_store.claim(db, now, 1)
+        if not claimed:
+            return 0
+        row = claimed[0]
+        error = "internal error: the change could not be applied; nothing was changed"
+        await action_store.mark_sims(
+            db,
+            [{"id": row["signup_id"], "seq": row["seq"], "status": "Failed", "error": error,
+              "now": now}],
+        )  # fmt: skip
+        total = await action_store.count_sims(db, row["signup_id"], 0, 1, now)
+        if total["pending"] == 0:
+            status = finish.final_status(total["done"], total["failed"], total["cancelled"])
+            await finish.complete(platform, row["signup_id"], total["partner_id"], status)
+    return 1
+
+
+async def apply_next(platform: Platform, batch: int = BATCH) -> int:
+    """Claim and apply up to ``batch`` ready SIMs; the number processed (0: none ready)."""
     try:
-        async with db.transaction():
-            now = iso(platform.clock.now())
-            claimed = await action_store.claim(db, now, batch)
-            if claimed:
-                await _apply(platform, claimed, now)
-            return len(claimed)
+        return await _apply_batch(platform, batch)
     except Exception:
         if batch == 1:
-            raise
+            log.exception("applying a SIM failed; it fails with an internal error")
+            return await _fail_next(platform)
         log.exception("applying a batch failed; retrying its SIMs one at a time")
     applied = 0
     for _ in range(batch):
