@@ -5,9 +5,8 @@ p99 under 100 ms. Also reported: the server's memory per open stream.
 
 What it does, all on 127.0.0.1 and in a fresh temp folder (or a fresh PostgreSQL database):
 
-1. registers one partner and enough applications that there are ``--streams``
-   subscriptions (by default one application per stream, each subscribed to
-   ``simaction.v1`` only, so one test event reaches every stream), plus an operator client,
+1. registers one partner with ``--streams`` applications, each subscribed to
+   ``simaction.v1`` only (so one test event reaches every stream), and an operator client,
    with the services directly (``M2MP_PROVISIONING_SECONDS=0``: they are Active at once);
 2. starts ``m2mportal serve`` as a child process (one process, uvloop + httptools), waits
    for ``/healthz`` and takes every application's event token from the token endpoint;
@@ -49,23 +48,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import msgspec
-
-if TYPE_CHECKING:
-    from m2mportal.models import EventType
 
 TOKEN_PATH = "/auth/realms/m2m/protocol/openid-connect/token"
 TEST_EVENT_PATH = "/operator/v1/events/test"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 LATENCY_BUDGET_MS = 100.0
-ALL_TYPES: tuple[EventType, ...] = (
-    "simaction.v1",
-    "profilenotification.v1",
-    "poollimitnotification.v1",
-    "costlimitnotification.v1",
-)
 
 
 # --- client process -------------------------------------------------------------------------
@@ -318,7 +308,7 @@ async def drop_database(pg_url: str, url: str) -> None:
         await conn.close()
 
 
-async def prepare(env: dict[str, str], streams: int, types: int) -> Setup:
+async def prepare(env: dict[str, str], streams: int) -> Setup:
     from m2mportal.config import Settings
     from m2mportal.models import NewApplication
     from m2mportal.platform import open_platform
@@ -330,10 +320,10 @@ async def prepare(env: dict[str, str], streams: int, types: int) -> Setup:
         partner_id = await partners.create(
             platform.db, platform.tree, platform.clock, "Bench Streams", None
         )
-        event_types = list(ALL_TYPES[:types])
         clients: list[tuple[str, str, list[str]]] = []
-        for index in range((streams + types - 1) // types):
-            spec = NewApplication(name=f"bench stream app {index}", event_types=event_types)
+        for index in range(streams):
+            # One subscription each, to simaction.v1: every test event goes to every stream.
+            spec = NewApplication(name=f"bench stream app {index}", event_types=["simaction.v1"])
             creds = await applications.register(platform, partner_id, spec)
             assert creds.event_client_id and creds.event_client_secret
             subs = [sub.subscription_id for sub in creds.subscriptions]
@@ -476,7 +466,7 @@ def _summary(name: str, values: list[float]) -> str:
 async def measure(args: argparse.Namespace, env: dict[str, str], folder: Path) -> int:
     import httpx
 
-    setup = await prepare(env, args.streams, args.types)
+    setup = await prepare(env, args.streams)
     subs = sum(len(s) for _, _, s in setup.event_clients)
     print(f"partner {setup.partner_id}: {len(setup.event_clients)} applications, {subs} subs")
 
@@ -495,7 +485,6 @@ async def measure(args: argparse.Namespace, env: dict[str, str], folder: Path) -
         await wait_healthy(base, server, 60)
         started = time.perf_counter()
         pairs, operator_token = await fetch_tokens(base, setup, 32)
-        pairs = pairs[: args.streams]
         print(f"{len(pairs)} event tokens in {time.perf_counter() - started:.1f} s")
 
         rss_before = _rss_mib(server.pid)
@@ -533,9 +522,12 @@ async def measure(args: argparse.Namespace, env: dict[str, str], folder: Path) -
 
         profiler = None
         if args.py_spy:
+            py_spy = Path(sys.executable).with_name("py-spy")
+            if not py_spy.exists():
+                raise SystemExit(f"--py-spy: no {py_spy} (pip install py-spy)")
             profiler = subprocess.Popen(
                 [
-                    *(str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw"),
+                    *(str(py_spy), "record", "--format", "raw"),
                     *("--pid", str(server.pid), "--output", args.py_spy, "--rate", "500"),
                 ],
                 stdout=subprocess.DEVNULL,
@@ -686,13 +678,6 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="an admin connection URL")
     parser.add_argument("--streams", type=int, default=2000, help="open streams")
-    parser.add_argument(
-        "--types",
-        type=int,
-        choices=(1, 2, 3, 4),
-        default=1,
-        help="event types per application (1: simaction.v1 only, every stream gets each event)",
-    )
     parser.add_argument("--events", type=int, default=20, help="test events to publish")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
     parser.add_argument("--clients", type=int, default=1, help="client processes")
@@ -706,10 +691,6 @@ def main() -> None:
         "--keep", action="store_true", help="keep the temp folder (and the PostgreSQL database)"
     )
     args = parser.parse_args()
-    if args.types > 1 and args.streams % args.types:
-        parser.error("--streams must be a multiple of --types")
-    if args.types > 1:
-        print("note: only simaction.v1 subscriptions receive the test events")
     _raise_fd_limit(args.streams + 512)
 
     from cryptography.fernet import Fernet

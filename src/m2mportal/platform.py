@@ -124,7 +124,7 @@ async def open_platform(
         event_verifier = TokenVerifier(
             own_keys, own_issuer, (settings.event_audience,), clock, settings.clock_leeway
         )
-    bus = EventBus(db)
+    bus = EventBus(db, clock)
     await bus.start()
     tree = PartnerTree(db)
     return Platform(

@@ -38,14 +38,23 @@ async def publish(
     """Write one event and its deliveries; streams wake when the transaction commits."""
     async with db.transaction():
         identifier = event_id(await next_id(db, "event"))
-        seq = await event_store.insert(
-            db, identifier, kind[0], kind[1], partner_id, time, msgspec.json.encode(data).decode()
-        )
+        body = msgspec.json.encode(data).decode()
+        seq = await event_store.insert(db, identifier, kind[0], kind[1], partner_id, time, body)
         path = await event_store.partner_path(db, partner_id)
         chain = _ancestors(path) if path else [partner_id]
         rows = await event_store.subscribers(db, kind[0], chain)
         targets = [row["id"] for row in rows if _sees(row, chain)]
         if targets:
             await event_store.insert_deliveries(db, seq, targets)
-            await bus.announce(targets)
+            # The outbox row as a read would return it: this process's streams need none.
+            event = {
+                "seq": seq,
+                "id": identifier,
+                "type": kind[0],
+                "source": kind[1],
+                "partner_id": partner_id,
+                "time": time,
+                "data": body,
+            }
+            await bus.announce(targets, event)
     return identifier

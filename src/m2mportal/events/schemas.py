@@ -8,14 +8,14 @@ from typing import Literal
 from msgspec import Struct
 
 
-class ActionLink(Struct):
+class ActionLink(Struct, forbid_unknown_fields=True):
     rel: str
     href: str
     type: str
     name: str
 
 
-class SimActionData(Struct):
+class SimActionData(Struct, forbid_unknown_fields=True):
     partnerID: str
     signupID: str
     message: str
@@ -24,17 +24,17 @@ class SimActionData(Struct):
     actionLinks: dict[str, ActionLink] | None = None
 
 
-class SimRef(Struct):
+class SimRef(Struct, forbid_unknown_fields=True):
     iccid: str
     restrictionStatus: Literal["No Restriction", "Speed Step-down", "Data Restricted"]
 
 
-class ApnStatus(Struct):
+class ApnStatus(Struct, forbid_unknown_fields=True):
     apnName: str
     restrictionStatus: str
 
 
-class ProfileStatus(Struct):
+class ProfileStatus(Struct, forbid_unknown_fields=True):
     barring: Literal["Session Limit", "Usage Limit", "Device Fraud", "Location Fraud"]
     barringType: Literal["Limit", "Fraud"]
     barringLevel: Literal[1, 2]
@@ -44,13 +44,13 @@ class ProfileStatus(Struct):
     apn: ApnStatus | None = None
 
 
-class ProfileNotificationData(Struct):
+class ProfileNotificationData(Struct, forbid_unknown_fields=True):
     partnerID: str
     sim: SimRef
     profileStatus: ProfileStatus
 
 
-class PoolLimit(Struct):
+class PoolLimit(Struct, forbid_unknown_fields=True):
     poolName: str
     offeringName: str
     offeringID: int
@@ -59,12 +59,12 @@ class PoolLimit(Struct):
     date: str
 
 
-class PoolLimitNotificationData(Struct):
+class PoolLimitNotificationData(Struct, forbid_unknown_fields=True):
     partnerID: str
     poolLimitNotification: PoolLimit
 
 
-class CostLimit(Struct):
+class CostLimit(Struct, forbid_unknown_fields=True):
     iccid: str
     offeringName: str
     offeringID: int
@@ -78,12 +78,12 @@ class CostLimit(Struct):
     msisdn: str | None = None
 
 
-class CostLimitNotificationData(Struct):
+class CostLimitNotificationData(Struct, forbid_unknown_fields=True):
     partnerID: str
     costLimitNotification: CostLimit
 
 
-class CloudEvent(Struct, kw_only=True):
+class CloudEvent(Struct, kw_only=True, forbid_unknown_fields=True):
     time: str
     id: str
     source: str
@@ -93,18 +93,26 @@ class CloudEvent(Struct, kw_only=True):
 
 
 class SimActionEvent(CloudEvent):
+    type: Literal["simaction.v1"]
+    source: Literal["/v1/partners/simaction"]
     data: SimActionData
 
 
 class ProfileNotificationEvent(CloudEvent):
+    type: Literal["profilenotification.v1"]
+    source: Literal["/notification/limit"]
     data: ProfileNotificationData
 
 
 class PoolLimitNotificationEvent(CloudEvent):
+    type: Literal["poollimitnotification.v1"]
+    source: Literal["/notification/poollimit"]
     data: PoolLimitNotificationData
 
 
 class CostLimitNotificationEvent(CloudEvent):
+    type: Literal["costlimitnotification.v1"]
+    source: Literal["/notification/costlimit"]
     data: CostLimitNotificationData
 
 

@@ -9,7 +9,6 @@ newer stream of the same subscription opens, on ``terminate``, or at the caller'
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from m2mportal.clock import iso
 from m2mportal.domain.errors import ApiError, bad_request, forbidden, not_found, unauthorized
 from m2mportal.events.bus import StreamHandle
 from m2mportal.events.cloudevents import envelope
@@ -30,8 +28,11 @@ from m2mportal.platform import Platform
 from m2mportal.services.clients import ClientInfo
 from m2mportal.store import applications as app_store
 from m2mportal.store import events as event_store
+from m2mportal.store.database import Row
 
 BATCH = 200
+# Encoded events kept for the next streams that send them (events never change).
+CHUNK_CACHE = 1024
 JSON_STREAM = "application/stream+json"
 EVENT_STREAM = "text/event-stream"
 
@@ -47,7 +48,8 @@ def _positive(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    # isdigit() alone admits '²' and other Unicode digits that int() refuses (a 500).
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise bad_request(f"{name}: must be a whole number of at least 1")
     return int(raw)
 
@@ -88,32 +90,88 @@ def _encode(event: dict[str, Any], sse: bool) -> bytes:
     return body + b"\n"
 
 
+class Chunks:
+    """Each event encoded once per format for all the streams that send it (one commit
+    can wake 2,000 streams), by event id: SQLite may reuse a purged event's seq."""
+
+    def __init__(self, size: int = CHUNK_CACHE) -> None:
+        self._size = size
+        self._cache: dict[tuple[str, bool], bytes] = {}
+
+    def of(self, row: Row, sse: bool) -> bytes:
+        key = (row["id"], sse)
+        chunk = self._cache.get(key)
+        if chunk is None:
+            chunk = _encode(envelope(row), sse)
+            if len(self._cache) >= self._size:
+                del self._cache[next(iter(self._cache))]  # the oldest
+            self._cache[key] = chunk
+        return chunk
+
+
+def _seq(row: Row) -> int:
+    seq: int = row["seq"]
+    return seq
+
+
 async def _events(
     platform: Platform,
     handle: StreamHandle,
     sse: bool,
     bounds: Bounds,
     replay_from: int | None,
+    encoded: Chunks,
 ) -> AsyncIterator[bytes]:
     db, bus, settings = platform.db, platform.bus, platform.settings
+    loop = asyncio.get_running_loop()
     started = time.monotonic()
     last_event = started
     sent = 0
     written = 0
     cursor = replay_from
+    # Whether the last read returned every undelivered event, and the highest seq read
+    # or sent. When nothing but this process's commits happened since (no poll, no
+    # NOTIFY), their hints are exactly what a read would return, if all are newer: an
+    # older one may be an event a read already returned, on PostgreSQL, where a commit's
+    # wake-up can come after a read saw it. No hint at all (the turn after a write) means
+    # nothing new: the stream waits without reading.
+    caught_up = False
+    highest = 0
+    # The marks of the last write until they are committed: a read must not start
+    # before (it would return those events again), nor may the stream end.
+    marking: asyncio.Future[None] | None = None
     try:
         while not handle.stopped:
             handle.wake.clear()
-            if cursor is not None:
-                rows = await event_store.after(db, handle.subscription_id, cursor, BATCH)
+            if marking is not None and marking.done():
+                marking.result()  # a failed write ends the stream, as before
+                marking = None
+            hints, must_read = handle.take()
+            if (
+                cursor is None
+                and caught_up
+                and not must_read
+                and len(hints) <= BATCH
+                and all(_seq(hint) > highest for hint in hints)
+            ):
+                rows = sorted(hints, key=_seq)
             else:
-                rows = await event_store.undelivered(db, handle.subscription_id, BATCH)
+                if marking is not None:
+                    await marking
+                    marking = None
+                if cursor is not None:
+                    rows = await event_store.after(db, handle.subscription_id, cursor, BATCH)
+                else:
+                    rows = await event_store.undelivered(db, handle.subscription_id, BATCH)
+                    caught_up = len(rows) < BATCH
+            if rows:
+                highest = max(highest, _seq(rows[-1]))
             if bounds.max_number is not None:
                 rows = rows[: bounds.max_number - sent]
             chunks: list[bytes] = []
             seqs: list[int] = []
             for row in rows:
-                chunk = _encode(envelope(row), sse)
+                chunk = encoded.of(row, sse)
                 if bounds.max_bytes is not None and written + len(chunk) > bounds.max_bytes:
                     if not chunks and not sent:
                         chunks.append(chunk)  # one event always goes, however large
@@ -125,15 +183,17 @@ async def _events(
                 written += len(chunk)
             if chunks:
                 yield b"".join(chunks)
-                # Written to the connection: now it counts as delivered.
-                await event_store.mark_delivered(
-                    db, handle.subscription_id, seqs, iso(platform.clock.now())
-                )
+                # Written to the connection: now it counts as delivered (the marks of the
+                # streams woken together are committed together).
+                marking = bus.delivered(handle.subscription_id, seqs)
                 sent += len(seqs)
                 last_event = time.monotonic()
                 if cursor is not None:
                     cursor = seqs[-1]
                 if bounds.max_number is not None and sent >= bounds.max_number:
+                    break
+                # maxMinutes bounds a busy stream too, not only an idle one.
+                if bounds.max_seconds is not None and last_event >= started + bounds.max_seconds:
                     break
                 continue
             now = time.monotonic()
@@ -142,17 +202,23 @@ async def _events(
                 deadline = min(deadline, started + bounds.max_seconds)
             if now >= deadline:
                 break
-            # Woken by a commit here or a NOTIFY from elsewhere; the poll catches the rest.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    handle.wake.wait(), min(deadline - now, settings.sse_poll_seconds)
-                )
+            # Woken by a commit here or a NOTIFY from elsewhere; the poll catches the rest
+            # (a plain timer that makes the stream read: lighter than a timeout, which
+            # cancels and uncancels the task, with 2,000 streams waiting).
+            poll = loop.call_later(min(deadline - now, settings.sse_poll_seconds), handle.alert)
+            try:
+                await handle.wake.wait()
+            finally:
+                poll.cancel()
+        if marking is not None:
+            await marking  # what was written counts as delivered before the stream ends
     finally:
         bus.close(handle)
 
 
 def routes(platform: Platform) -> list[Route]:
     clock = platform.clock
+    encoded = Chunks()
 
     async def stream(request: Request) -> Response:
         try:
@@ -172,7 +238,7 @@ def routes(platform: Platform) -> list[Route]:
         handle = await platform.bus.open(subscription_id)
         media = f"{EVENT_STREAM};charset=UTF-8" if sse else JSON_STREAM
         return StreamingResponse(
-            _events(platform, handle, sse, bounds, replay_from),
+            _events(platform, handle, sse, bounds, replay_from, encoded),
             media_type=media,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
