@@ -35,20 +35,18 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from common import bearer, cli_command, create_database, drop_database, free_port
 from cryptography.fernet import Fernet
 
 from m2mportal import API_BASE, synthetic
@@ -72,24 +70,12 @@ class Round:
     status: str
 
 
-def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("m2mportal")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "m2mportal.cli"]
-
-
 def _run_cli(env: dict[str, str], *args: str, json_out: bool = True) -> Any:
-    command = [*_cli(), *args, *(["--json"] if json_out else [])]
+    command = [*cli_command(), *args, *(["--json"] if json_out else [])]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"m2mportal {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return json.loads(done.stdout) if json_out else done.stdout
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def write_csv(path: Path, count: int) -> list[str]:
@@ -102,29 +88,6 @@ def write_csv(path: Path, count: int) -> list[str]:
             writer.writerow((iccid, synthetic.imsi(n), synthetic.msisdn(n), "Active"))
             iccids.append(iccid)
     return iccids
-
-
-async def create_database(pg_url: str) -> str:
-    import asyncpg
-
-    name = "m2mp_bench_" + uuid.uuid4().hex[:10]
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return pg_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(pg_url: str, url: str) -> None:
-    import asyncpg
-
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def postgres_version(url: str) -> str:
@@ -164,7 +127,7 @@ class Server:
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [*cli_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -193,26 +156,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=15)
-
-
-async def token(http: httpx.AsyncClient, client_id: str, secret: str) -> dict[str, str]:
-    """A token; the new application may still be 'In Creation' for a moment."""
-    deadline = time.monotonic() + 30
-    while True:
-        answer = await http.post(
-            TOKEN_PATH,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client_id,
-                "client_secret": secret,
-                "scope": "openid profile",
-            },
-        )
-        if answer.status_code == 200:
-            return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-        if time.monotonic() > deadline:
-            raise SystemExit(f"no token: {answer.status_code} {answer.text[:500]}")
-        await asyncio.sleep(0.2)
 
 
 def _ms_between(start: str, end: str) -> float:
@@ -288,7 +231,7 @@ async def measure(
     limits = httpx.Timeout(30.0)
     async with httpx.AsyncClient(base_url=server.base, timeout=limits) as http:
         await server.ready(http)
-        headers = await token(http, tree["client_id"], tree["client_secret"])
+        headers = await bearer(http, tree["client_id"], tree["client_secret"])
         results: list[Round] = []
         for index in range(warmup + rounds):
             action = "suspend" if index % 2 == 0 else "unsuspend"

@@ -19,16 +19,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
+from common import create_database, drop_database, free_port
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +36,6 @@ API = "/iot/connectivity/management/v1"
 # entries: a moving window keeps one entry per call, so a 6-minute window at thousands of
 # calls a second would measure a list of a million entries no real budget has.
 HUGE = "1000000000/second"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
@@ -120,23 +113,11 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     folder = Path(tempfile.mkdtemp(prefix="m2mp-hot-"))
-    pg_name = ""
-    if args.db == "sqlite":
-        db_url = f"sqlite:///{folder}/bench.db"
+    on_postgres = args.db == "postgresql"
+    if on_postgres:
+        db_url = asyncio.run(create_database(args.pg_url))
     else:
-        import asyncpg
-
-        pg_name = "m2mp_bench_" + uuid.uuid4().hex[:8]
-
-        async def admin(sql: str) -> None:
-            conn = await asyncpg.connect(args.pg_url)
-            try:
-                await conn.execute(sql)
-            finally:
-                await conn.close()
-
-        asyncio.run(admin(f'CREATE DATABASE "{pg_name}"'))
-        db_url = args.pg_url.rsplit("/", 1)[0] + "/" + pg_name
+        db_url = f"sqlite:///{folder}/bench.db"
     port, ref_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -217,17 +198,8 @@ def main() -> None:
     finally:
         for proc in servers:
             stop(proc)
-        if pg_name:
-            import asyncpg
-
-            async def drop() -> None:
-                conn = await asyncpg.connect(args.pg_url)
-                try:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-                finally:
-                    await conn.close()
-
-            asyncio.run(drop())
+        if on_postgres:
+            asyncio.run(drop_database(args.pg_url, db_url))
         shutil.rmtree(folder, ignore_errors=True)
 
 

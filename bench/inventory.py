@@ -33,16 +33,15 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from common import bearer, cli_command, create_database, drop_database
 
 from m2mportal import API_BASE, synthetic
 from m2mportal.app import create_app
@@ -98,14 +97,9 @@ class CaseResult:
         return self.percentile(0.99)
 
 
-def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("m2mportal")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "m2mportal.cli"]
-
-
 def _run_cli(env: dict[str, str], *args: str) -> Any:
     done = subprocess.run(
-        [*_cli(), *args, "--json"], env=env, capture_output=True, text=True, check=False
+        [*cli_command(), *args, "--json"], env=env, capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"m2mportal {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
@@ -162,7 +156,7 @@ def run_import(env: dict[str, str], path: Path, partner: int) -> ImportRun:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [*_cli(), "sims", "import", str(path), "--partner", str(partner)],
+        [*cli_command(), "sims", "import", str(path), "--partner", str(partner)],
         env=env,
         capture_output=True,
         text=True,
@@ -182,43 +176,6 @@ def run_import(env: dict[str, str], path: Path, partner: int) -> ImportRun:
 def _load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
-
-
-async def create_database(pg_url: str) -> str:
-    import asyncpg
-
-    name = "m2mp_bench_" + uuid.uuid4().hex[:10]
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return pg_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(pg_url: str, url: str) -> None:
-    import asyncpg
-
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
-async def _token(http: httpx.AsyncClient, client_id: str, secret: str) -> dict[str, str]:
-    answer = await http.post(
-        TOKEN_PATH,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": secret,
-            "scope": "openid profile",
-        },
-    )
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 async def measure_reads(
@@ -252,7 +209,7 @@ async def measure_reads(
             results = []
             for name, budget, params_of in cases:
                 # A fresh token per case: a slow case must not outlive the token.
-                headers = await _token(http, creds.client_id, creds.client_secret)
+                headers = await bearer(http, creds.client_id, creds.client_secret)
                 timings: list[float] = []
                 rows = 0
                 for index in range(requests + 10):

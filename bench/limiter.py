@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import platform as host
 import shutil
@@ -48,6 +47,7 @@ from typing import Any
 from unittest import mock
 
 import httpx
+from common import bearer, percentile
 from cryptography.fernet import Fernet
 
 from m2mportal import API_BASE, synthetic
@@ -64,12 +64,6 @@ GENEROUS_AMOUNT = 1_000_000
 GENEROUS = [f"{GENEROUS_AMOUNT}/6 minutes", f"{GENEROUS_AMOUNT}/hour"]
 BUDGET_MS = 1.0
 WARMUP = 200
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 @dataclass
@@ -187,20 +181,6 @@ async def time_charge(
 # --- 2. GET SIM details through the ASGI app, limited and bypassed ----------------------------
 
 
-async def _token(http: httpx.AsyncClient, client_id: str, secret: str) -> dict[str, str]:
-    answer = await http.post(
-        TOKEN_PATH,
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": secret,
-            "scope": "openid profile",
-        },
-    )
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 async def time_details(
     platform: Platform, partner: int, requests: int, rounds: int, fill: int, name: str
 ) -> list[Figures]:
@@ -235,13 +215,13 @@ async def time_details(
     timings: list[list[float]] = [[] for _ in variants]
 
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-        op = await _token(http, operator.client_id, operator.client_secret)
+        op = await bearer(http, operator.client_id, operator.client_secret)
         sims = [{"iccid": synthetic.iccid(n), "status": "Active"} for n in range(1, 101)]
         answer = await http.post(f"/operator/v1/partners/{partner}/sims", json={"sims": sims},
                                  headers=op)  # fmt: skip
         if answer.status_code != 201:
             raise SystemExit(f"adding SIMs: {answer.status_code} {answer.text[:500]}")
-        headers = await _token(http, creds.client_id, creds.client_secret)
+        headers = await bearer(http, creds.client_id, creds.client_secret)
         paths = [f"{API_BASE}/partners/{partner}/sims/{s['iccid']}" for s in sims]
         taken = 0
 

@@ -39,18 +39,17 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import cast
 
 import msgspec
+from common import cli_command, create_database, drop_database, free_port, percentile
 
 TOKEN_PATH = "/auth/realms/m2m/protocol/openid-connect/token"
 TEST_EVENT_PATH = "/operator/v1/events/test"
@@ -278,36 +277,6 @@ def _raise_fd_limit(needed: int) -> None:
         raise SystemExit(f"need {needed} file descriptors; the hard limit is {hard}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def create_database(pg_url: str) -> str:
-    import asyncpg
-
-    name = "m2mp_bench_" + uuid.uuid4().hex[:10]
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return pg_url.rsplit("/", 1)[0] + "/" + name
-
-
-async def drop_database(pg_url: str, url: str) -> None:
-    import asyncpg
-
-    name = url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def prepare(env: dict[str, str], streams: int) -> Setup:
     from m2mportal.config import Settings
     from m2mportal.models import NewApplication
@@ -332,11 +301,6 @@ async def prepare(env: dict[str, str], streams: int) -> Setup:
         return Setup(partner_id, (operator.client_id, operator.client_secret), clients)
     finally:
         await platform.close()
-
-
-def _cli() -> list[str]:
-    script = Path(sys.executable).with_name("m2mportal")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "m2mportal.cli"]
 
 
 def _rss_mib(pid: int) -> float:
@@ -446,12 +410,6 @@ class Worker:
             self.process.wait()
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
-    return ordered[index]
-
-
 def _stamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -470,11 +428,11 @@ async def measure(args: argparse.Namespace, env: dict[str, str], folder: Path) -
     subs = sum(len(s) for _, _, s in setup.event_clients)
     print(f"partner {setup.partner_id}: {len(setup.event_clients)} applications, {subs} subs")
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = (folder / "server.log").open("wb")
     server = subprocess.Popen(
-        [*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*cli_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
