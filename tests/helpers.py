@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,43 @@ from m2mportal.services import applications
 from m2mportal.synthetic import records
 
 TOKEN_PATH = "/auth/realms/m2m/protocol/openid-connect/token"
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def error_list(answer: httpx.Response, code: int, status: str) -> list[str]:
+    """The contract's error body (section 4) with this status; its ``errors``."""
+    assert answer.status_code == code, answer.text
+    assert answer.headers["content-type"].startswith("application/json")
+    body = answer.json()
+    assert set(body) == {"status", "message", "errors", "timestamp"}, body
+    assert body["status"] == status
+    assert isinstance(body["message"], str) and body["message"]
+    assert TIMESTAMP.fullmatch(body["timestamp"]), body["timestamp"]
+    errors: list[str] = body["errors"]
+    assert errors and all(isinstance(e, str) and e for e in errors)
+    assert "Traceback" not in answer.text
+    return errors
+
+
+def assert_error_mentions(
+    answer: httpx.Response, code: int, status: str, *fragments: str
+) -> list[str]:
+    """The error body, each fragment found somewhere in its errors (any case)."""
+    errors = error_list(answer, code, status)
+    joined = " ".join(errors).lower()
+    for fragment in fragments:
+        assert fragment.lower() in joined, errors
+    return errors
+
+
+def assert_error_names(answer: httpx.Response, code: int, status: str, *fields: str) -> list[str]:
+    """The error body, each field name starting one of its errors."""
+    errors = error_list(answer, code, status)
+    for name in fields:
+        assert any(e.startswith(name) for e in errors), f"{name!r} not named in {errors}"
+    return errors
+
+
 OP = "/operator/v1"
 
 

@@ -24,7 +24,7 @@ from m2mportal.config import Settings
 from m2mportal.gateway import errors
 from m2mportal.gateway.endpoints import Call, Endpoint, build_routes
 from m2mportal.platform import Platform, open_platform
-from tests.helpers import TOKEN_PATH, World
+from tests.helpers import TOKEN_PATH, World, assert_error_mentions
 
 CALLER_IP = "198.51.100.10"
 ELSEWHERE_IP = "203.0.113.7"
@@ -34,20 +34,7 @@ STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 # --- helpers ----------------------------------------------------------------------------
 
 
-def assert_error(answer: httpx.Response, status: int, name: str, *fragments: str) -> None:
-    """The contract's error body, with an ``errors`` entry naming the problem."""
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"].startswith("application/json")
-    body = answer.json()
-    assert set(body) == {"status", "message", "errors", "timestamp"}, body
-    assert body["status"] == name
-    assert isinstance(body["message"], str) and body["message"]
-    assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
-    joined = " ".join(body["errors"]).lower()
-    for fragment in fragments:
-        assert fragment.lower() in joined, body
-    assert STAMP.fullmatch(body["timestamp"]), body
-    assert "Traceback" not in answer.text
+assert_error = assert_error_mentions
 
 
 def assert_forbidden(answer: httpx.Response, *fragments: str) -> None:

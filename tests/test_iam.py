@@ -32,7 +32,7 @@ from m2mportal.config import Settings
 from m2mportal.iam import tokens as tokens_module
 from m2mportal.platform import Platform, open_platform
 from m2mportal.services import clients as clients_module
-from tests.helpers import TOKEN_PATH, World
+from tests.helpers import TOKEN_PATH, World, assert_error_mentions
 
 ISSUER_PATH = "/auth/realms/m2m"
 DISCOVERY_PATH = ISSUER_PATH + "/.well-known/openid-configuration"
@@ -82,19 +82,7 @@ def decode(platform: Platform, token: str) -> tuple[dict[str, Any], dict[str, An
     return dict(decoded.header), dict(decoded.claims)
 
 
-def assert_error(answer: httpx.Response, status: int, name: str, *fragments: str) -> None:
-    """The contract's error body, with an ``errors`` entry naming the problem."""
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    assert set(body) == {"status", "message", "errors", "timestamp"}, body
-    assert body["status"] == name
-    assert isinstance(body["message"], str) and body["message"]
-    assert body["errors"] and all(isinstance(e, str) and e for e in body["errors"])
-    joined = " ".join(body["errors"]).lower()
-    for fragment in fragments:
-        assert fragment.lower() in joined, body
-    assert STAMP.fullmatch(body["timestamp"]), body
-    assert "Traceback" not in answer.text
+assert_error = assert_error_mentions
 
 
 def assert_unauthorized(answer: httpx.Response, *fragments: str) -> None:

@@ -7,29 +7,15 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from m2mportal import synthetic
 from m2mportal.models import EVENT_TYPES
 from m2mportal.services import applications
-from tests.helpers import OP, World
+from tests.helpers import OP, World, assert_error_names
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
-def assert_error(answer: httpx.Response, code: int, status: str, *fields: str) -> list[str]:
-    """The contract's error body; each name in ``fields`` starts one of the errors."""
-    assert answer.status_code == code, answer.text
-    body = answer.json()
-    assert set(body) == {"status", "message", "errors", "timestamp"}, body
-    assert body["status"] == status
-    assert isinstance(body["message"], str) and body["message"]
-    assert TIMESTAMP.match(body["timestamp"]), body["timestamp"]
-    errors: list[str] = body["errors"]
-    assert errors and all(isinstance(e, str) for e in errors)
-    for name in fields:
-        assert any(e.startswith(name) for e in errors), f"{name!r} not named in {errors}"
-    return errors
+assert_error = assert_error_names
 
 
 def names(errors: list[str], record: str, field: str) -> bool:

@@ -12,25 +12,13 @@ import httpx
 import pytest
 
 from m2mportal import synthetic
-from tests.helpers import World
+from tests.helpers import World, assert_error_names
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 STATUSES = ("Inactive", "Active", "Suspended", "Blocked", "Terminated")
 
 
-def assert_error(answer: httpx.Response, code: int, status: str, *fields: str) -> list[str]:
-    """The contract's error body; each name in ``fields`` starts one of the errors."""
-    assert answer.status_code == code, answer.text
-    body = answer.json()
-    assert set(body) == {"status", "message", "errors", "timestamp"}, body
-    assert body["status"] == status
-    assert isinstance(body["message"], str) and body["message"]
-    assert TIMESTAMP.match(body["timestamp"]), body["timestamp"]
-    errors: list[str] = body["errors"]
-    assert errors and all(isinstance(e, str) for e in errors)
-    for name in fields:
-        assert any(e.startswith(name) for e in errors), f"{name!r} not named in {errors}"
-    return errors
+assert_error = assert_error_names
 
 
 def sim(serial: int, status: str = "Active", esim: bool = False, **extra: Any) -> dict[str, Any]:
