@@ -55,6 +55,7 @@ from m2mportal import API_BASE, synthetic
 from m2mportal.config import Settings
 from m2mportal.store import sequences
 from tests.conftest import FERNET_KEY, REDIS_URL
+from tests.e2e.processes import ServerChild
 from tests.helpers import World
 
 pytestmark = pytest.mark.slow
@@ -89,33 +90,8 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
 @dataclass
-class Server:
-    index: int
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+class Server(ServerChild):
+    index: int = 0
 
 
 class Servers:
@@ -152,7 +128,7 @@ class Servers:
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )  # fmt: skip
-            self.started.append(Server(index, port, process, log))
+            self.started.append(Server(process, log, port=port, index=index))
         return list(self.started)
 
     def stop_all(self) -> None:

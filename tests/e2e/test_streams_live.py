@@ -40,6 +40,7 @@ from m2mportal.events import outbox, samples
 from m2mportal.events.cloudevents import SIM_ACTION
 from m2mportal.platform import Platform
 from tests.conftest import FERNET_KEY, test_settings
+from tests.e2e.processes import ServerChild
 from tests.helpers import World
 from tests.test_events import (
     EVENT_TYPES,
@@ -420,27 +421,11 @@ async def test_ten_thousand_events_reach_a_reconnecting_client(
 
 
 @dataclass
-class ServerProcess:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class ServerProcess(ServerChild):
+    name: str = ""
 
     def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        return self.log_tail()
 
 
 @pytest.fixture
@@ -481,7 +466,7 @@ def start_server(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    proc = ServerProcess(name, port, process, log)
+    proc = ServerProcess(process, log, port=port, name=name)
     started.append(proc)
     return proc
 

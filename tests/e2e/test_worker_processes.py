@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -53,13 +52,13 @@ from m2mportal.config import Settings
 from m2mportal.domain.actions import BY_PATH, MAX_SIMS, ActionBody
 from m2mportal.models import ActionAccepted
 from m2mportal.platform import Platform
+from tests.e2e.processes import Child
 from tests.helpers import World
 
 pytestmark = pytest.mark.slow
 
 BIG = 5_000
-# Per wait. PostgreSQL applies one SIM per transaction at ~150-250 SIMs/s on a busy 2-core
-# box, so the longest wait (up to 5,000 SIMs) takes 20-40 s there; SQLite is ~4x faster.
+# Per wait, generous for a busy 2-core box (a wait covers up to 5,000 SIMs).
 TIMEOUT_S = 90.0
 POLL_S = 0.02
 ACTIONS = "/partners/{p}/sims/actions"
@@ -69,39 +68,15 @@ ACTIONS = "/partners/{p}/sims/actions"
 
 
 @dataclass
-class Worker:
+class Worker(Child):
     """One ``m2mportal worker`` process and its log file."""
 
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
+    name: str = ""
 
     @property
     def worker_id(self) -> str:
         # apply.WORKER_ID as the child computes it: f"{hostname}-{pid}".
         return f"{socket.gethostname()}-{self.process.pid}"
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 class Workers:
@@ -136,7 +111,7 @@ class Workers:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        worker = Worker(name, process, log)
+        worker = Worker(process, log, name=name)
         self.started.append(worker)
         return worker
 
