@@ -101,19 +101,6 @@ def record_errors(sim: NewSim, refs: _References, scope: frozenset[int]) -> list
     return problems
 
 
-# The order _row builds a row in; must equal the store's INSERT_COLUMNS.
-_ROW_COLUMNS = (
-    "iccid", "partner_id", "euiccid", "imsi", "msisdn", "imei", "imei_key", "sim_type",
-    "material_id", "status", "productive", "activation_date", "termination_date",
-    "binding_months", "binding_end", "tariff_id", "limit_profile_id", "fraud_profile_id",
-    "cost_limit_profile_id", "restriction_status", "limit_status", "fraud_status",
-    "remark1", "remark2", "remark3", "remark4", "remark5", "remarks_search",
-    "activation_code", "eid_profile_status", "usage_month", "data_bytes", "sms_mo", "sms_mt",
-    "voice_seconds", "session_count", "last_session_at", "created_at", "updated_at",
-)  # fmt: skip
-assert _ROW_COLUMNS == sim_store.INSERT_COLUMNS
-
-
 class _Dates:
     """Activation and binding-end stamps, computed once per distinct input: an import
     of 1,000,000 SIMs mostly repeats "now" and a handful of binding periods."""
@@ -142,6 +129,8 @@ class _Dates:
 
 
 def _row(sim: NewSim, partner_id: int, refs: _References, dates: _Dates) -> tuple[Any, ...]:
+    """The SIM's row in ``sim_store.INSERT_COLUMNS`` order (tests/test_inventory_rows.py
+    checks the two agree)."""
     now = dates.now
     remarks = sim.remarks
     if remarks is None:
