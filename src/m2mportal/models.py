@@ -84,7 +84,9 @@ class SimListEntry(Model):
     data_consumption: int
 
 
-class PageInfo(Model):
+class PageInfo(Model, omit_defaults=True):
+    """Keyset pages (``after=``) leave the totals out (CONTRACT 7.2)."""
+
     size: int
     number: int | None = None
     total_elements: int | None = None
