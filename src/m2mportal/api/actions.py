@@ -46,7 +46,7 @@ def action_handler(spec: ActionSpec) -> Handler:
             call.platform,
             spec,
             call.body,
-            await call.request.body(),
+            call.raw_body,
             call.partner_id,
             call.principal.client_id,
             accept.check_key(call.request.headers.get("idempotency-key")),

@@ -36,6 +36,7 @@ class Call:
     path: dict[str, str]
     query: Any
     body: Any
+    raw_body: bytes = b""
     rate_class: str | None = None
     budget: Budget | None = None
 
@@ -99,17 +100,35 @@ def _decode_query(request: Request, query_type: Any) -> Any:
         raise bad_request(validation_problem(exc, "query")) from exc
 
 
-async def _decode_body(request: Request, body_type: Any) -> Any:
+MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 SIM records of the operator's bulk insert fit
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refusing (413) one larger than ``limit`` before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "Payload too large", [f"body: at most {limit} bytes"])
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "Payload too large", [f"body: at most {limit} bytes"])
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _decode_body(request: Request, body_type: Any) -> tuple[bytes, Any]:
     if body_type is None:
-        return None
-    raw = await request.body()
+        return b"", None
+    raw = await read_body(request)
     if not raw.strip():
         raise bad_request("body: a JSON request body is required")
     content_type = request.headers.get("content-type", _JSON).split(";")[0].strip().lower()
     if content_type and not (content_type == _JSON or content_type.endswith("+json")):
         raise ApiError(415, "Unsupported media type", ["Content-Type must be application/json"])
     try:
-        return msgspec.json.decode(raw, type=body_type)
+        return raw, msgspec.json.decode(raw, type=body_type)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise bad_request(validation_problem(exc, "body")) from exc
 
@@ -130,14 +149,17 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
                     raise forbidden(f"partner {partner_id} is outside this application's scope")
                 if endpoint.writes and principal.read_only:
                     raise forbidden("this application is read-only")
+            query = _decode_query(request, endpoint.query)
+            raw_body, body = await _decode_body(request, endpoint.body)
             call = Call(
                 request=request,
                 platform=platform,
                 principal=principal,
                 partner_id=partner_id,
                 path=params,
-                query=_decode_query(request, endpoint.query),
-                body=await _decode_body(request, endpoint.body),
+                query=query,
+                body=body,
+                raw_body=raw_body,
                 rate_class=endpoint.rate_class,
             )
             try:

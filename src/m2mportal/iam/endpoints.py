@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from m2mportal.domain.errors import ApiError
 from m2mportal.gateway.client_address import client_ip
+from m2mportal.gateway.endpoints import read_body
 from m2mportal.iam.clients import OAuthError, authenticate, credentials
 from m2mportal.platform import Platform
 
@@ -65,7 +67,11 @@ def routes(platform: Platform) -> list[Route]:
                 raise OAuthError(
                     400, "invalid_request", "body must be application/x-www-form-urlencoded"
                 )
-            raw = (await request.body()).decode("utf-8", errors="replace")
+            try:
+                raw_bytes = await read_body(request, 64 * 1024)
+            except ApiError as exc:
+                raise OAuthError(413, "invalid_request", "body too large") from exc
+            raw = raw_bytes.decode("utf-8", errors="replace")
             form = dict(parse_qsl(raw, keep_blank_values=True))
             grant = form.get("grant_type")
             if not grant:
