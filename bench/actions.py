@@ -34,11 +34,9 @@ import csv
 import json
 import os
 import platform
-import shutil
 import sqlite3
 import statistics
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import bearer, cli_command, create_database, drop_database, free_port
+from common import bearer, cli_command, close_scratch, free_port, open_scratch
 from cryptography.fernet import Fernet
 
 from m2mportal import API_BASE, synthetic
@@ -270,13 +268,10 @@ def main() -> None:
     if not 1 <= args.sims <= 1000:
         parser.error("--sims: 1 to 1,000 (the API's limit per action)")
 
-    folder = Path(tempfile.mkdtemp(prefix="m2mp-bench-actions-"))
-    if args.db == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-        versions = machine()
-    else:
-        url = asyncio.run(create_database(args.pg_url))
-        versions = f"{machine()}, PostgreSQL {asyncio.run(postgres_version(args.pg_url))}"
+    folder, url = open_scratch(args.db, args.pg_url, "m2mp-bench-actions-")
+    versions = machine()
+    if args.db == "postgresql":
+        versions += f", PostgreSQL {asyncio.run(postgres_version(args.pg_url))}"
     port = free_port()
     env = {
         **os.environ,
@@ -335,12 +330,7 @@ def main() -> None:
         if server is not None:
             server.stop()
             print(f"server pid {server.process.pid} stopped (exit {server.process.returncode})")
-        if args.keep:
-            print(f"kept {folder}" + (f" and {url}" if args.db == "postgresql" else ""))
-        else:
-            if args.db == "postgresql":
-                asyncio.run(drop_database(args.pg_url, url))
-            shutil.rmtree(folder, ignore_errors=True)
+        close_scratch(folder, url, args.pg_url, args.keep)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import socket
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -81,3 +83,21 @@ def percentile(values: list[float], share: float) -> float:
     """Nearest rank."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def open_scratch(db: str, pg_url: str, prefix: str) -> tuple[Path, str]:
+    """A temp folder and a fresh database: a SQLite file in the folder, or a new
+    PostgreSQL database beside ``pg_url``'s. ``close_scratch`` removes both."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if db == "sqlite":
+        return folder, f"sqlite:///{folder / 'bench.db'}"
+    return folder, asyncio.run(create_database(pg_url))
+
+
+def close_scratch(folder: Path, url: str, pg_url: str, keep: bool) -> None:
+    if keep:
+        print(f"kept {folder}" + (f" and {url}" if url.startswith("postgres") else ""))
+        return
+    if url.startswith("postgres"):
+        asyncio.run(drop_database(pg_url, url))
+    shutil.rmtree(folder, ignore_errors=True)

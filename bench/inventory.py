@@ -30,10 +30,8 @@ import json
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import bearer, cli_command, create_database, drop_database
+from common import bearer, cli_command, close_scratch, open_scratch
 
 from m2mportal import API_BASE, synthetic
 from m2mportal.app import create_app
@@ -246,11 +244,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="m2mp-bench-"))
-    if args.db == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-    else:
-        url = asyncio.run(create_database(args.pg_url))
+    folder, url = open_scratch(args.db, args.pg_url, "m2mp-bench-")
     env = {
         **os.environ,
         "M2MP_DATABASE_URL": url,
@@ -287,12 +281,7 @@ def main() -> None:
         print(f"  {_load()}")
         asyncio.run(measure_reads(env, tree, args.count, sample, args.requests, args.seed))
     finally:
-        if args.keep:
-            print(f"kept {folder}" + (f" and {url}" if args.db == "postgresql" else ""))
-        else:
-            if args.db == "postgresql":
-                asyncio.run(drop_database(args.pg_url, url))
-            shutil.rmtree(folder, ignore_errors=True)
+        close_scratch(folder, url, args.pg_url, args.keep)
 
 
 if __name__ == "__main__":

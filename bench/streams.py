@@ -37,11 +37,9 @@ import asyncio
 import contextlib
 import os
 import resource
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +47,7 @@ from pathlib import Path
 from typing import cast
 
 import msgspec
-from common import cli_command, create_database, drop_database, free_port, percentile
+from common import cli_command, close_scratch, free_port, open_scratch, percentile
 
 TOKEN_PATH = "/auth/realms/m2m/protocol/openid-connect/token"
 TEST_EVENT_PATH = "/operator/v1/events/test"
@@ -653,11 +651,7 @@ def main() -> None:
 
     from cryptography.fernet import Fernet
 
-    folder = Path(tempfile.mkdtemp(prefix="m2mp-bench-streams-"))
-    if args.db == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-    else:
-        url = asyncio.run(create_database(args.pg_url))
+    folder, url = open_scratch(args.db, args.pg_url, "m2mp-bench-streams-")
     env = {
         **os.environ,
         "M2MP_DATABASE_URL": url,
@@ -676,12 +670,7 @@ def main() -> None:
     try:
         verdict = asyncio.run(measure(args, env, folder))
     finally:
-        if args.keep:
-            print(f"kept {folder}" + (f" and {url}" if args.db == "postgresql" else ""))
-        else:
-            if args.db == "postgresql":
-                asyncio.run(drop_database(args.pg_url, url))
-            shutil.rmtree(folder, ignore_errors=True)
+        close_scratch(folder, url, args.pg_url, args.keep)
     sys.exit(verdict)
 
 
