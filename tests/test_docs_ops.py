@@ -182,30 +182,6 @@ async def test_readyz_is_503_when_the_database_is_gone(
     assert answer.json()["status"] == "DOWN"
 
 
-def _counter(metrics: str, method: str, status: str) -> float:
-    prefix = f'm2mp_http_requests_total{{method="{method}",status="{status}"}} '
-    for line in metrics.splitlines():
-        if line.startswith(prefix):
-            return float(line[len(prefix) :])
-    return 0.0
-
-
-async def test_metrics_count_requests(world: World, client: httpx.AsyncClient) -> None:
-    before = (await client.get("/metrics")).text
-    partner = await world.partner()
-    assert (await world.op("GET", f"/partners/{partner}")).status_code == 200
-    assert (await world.op("GET", "/partners/999999")).status_code == 404
-    answer = await client.get("/metrics")
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/plain")
-    metrics = answer.text
-    assert "# TYPE m2mp_http_requests_total counter" in metrics
-    assert _counter(metrics, "GET", "200") >= _counter(before, "GET", "200") + 2
-    assert _counter(metrics, "GET", "404") == _counter(before, "GET", "404") + 1
-    assert _counter(metrics, "POST", "201") >= 1
-    assert "m2mp_http_request_seconds_bucket" in metrics
-
-
 async def test_unknown_paths_answer_with_the_error_body(client: httpx.AsyncClient) -> None:
     answer = await client.get(API_BASE + "/nothing/here")
     assert answer.status_code == 404

@@ -40,6 +40,10 @@ class Settings:
     # API processes on PostgreSQL, turn it off and run `m2mportal worker` processes.
     embedded_worker: bool = True
     trusted_proxies: list[str] = field(default_factory=list)
+    # Who may read /metrics: socket peers (never X-Forwarded-For) in these addresses or
+    # networks. Loopback by default, so a Prometheus on the same host scrapes it and the
+    # internet does not; empty turns /metrics off (404).
+    metrics_allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
     # External IdP mode: when idp_issuer is set, tokens come from that IdP.
     idp_issuer: str = ""
     idp_jwks_url: str = ""

@@ -17,6 +17,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from m2mportal.domain.errors import ApiError
+from m2mportal.gateway.client_address import in_networks
 from m2mportal.platform import Platform
 
 
@@ -72,7 +74,13 @@ def routes(platform: Platform, metrics: Metrics) -> list[Route]:
             return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "UP", "database": platform.db.dialect})
 
+    allowed = tuple(platform.settings.metrics_allow)
+
     async def prometheus(request: Request) -> Response:
+        # The socket peer, not X-Forwarded-For: a header must not open the metrics. A
+        # refused caller learns nothing, not even that the endpoint exists.
+        if not in_networks(request.client.host if request.client else "", allowed):
+            raise ApiError(404, "Not found", [f"GET {request.url.path}"])
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return [

@@ -20,6 +20,11 @@ def _networks(
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
 
 
+def in_networks(address: str, networks: tuple[str, ...]) -> bool:
+    """Whether ``address`` lies in one of ``networks`` (addresses or CIDRs)."""
+    return _is_trusted(_plain(address), networks)
+
+
 def _is_trusted(address: str, trusted: tuple[str, ...]) -> bool:
     if not trusted:
         return False
