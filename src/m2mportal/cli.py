@@ -7,6 +7,7 @@ import gc
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Tr
 from rich.table import Table
 
 from m2mportal import API_BASE
-from m2mportal.config import Settings
+from m2mportal.config import Settings, SettingsError
 from m2mportal.domain.errors import ApiError
 from m2mportal.models import (
     NewApplication,
@@ -466,12 +467,44 @@ def worker_command() -> None:
 @app.command()
 def run() -> None:
     """What `make run` does: migrate, seed the demo partner, print credentials, serve."""
-    os.makedirs("var", exist_ok=True)
-    _serve(Settings.from_env(), demo=True)
+    settings = Settings.from_env()
+    os.makedirs(settings.data_dir, exist_ok=True)
+    _serve(settings, demo=True)
+
+
+@app.command("settings")
+def settings_show(
+    markdown: bool = typer.Option(False, "--markdown", help="The docs' settings table."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The settings in effect (secret values masked), or the table of every setting."""
+    from dataclasses import asdict
+
+    from m2mportal.config import settings_table
+
+    if markdown:
+        sys.stdout.write(settings_table())
+        return
+    values = asdict(Settings.from_env())
+    values["secret_key"] = "(set)" if values["secret_key"] else ""
+    for name in ("database_url", "redis_url"):
+        values[name] = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", values[name])
+    if as_json:
+        sys.stdout.write(json.dumps(values, indent=2) + "\n")
+        return
+    table = Table(show_header=False)
+    for key, item in values.items():
+        table.add_row("M2MP_" + key.upper(), item if isinstance(item, str) else json.dumps(item))
+    console.print(table)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        # A setting that cannot work is the operator's to fix: one line, no traceback.
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

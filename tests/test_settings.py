@@ -1,0 +1,94 @@
+"""Settings: one object, documented from its fields, a bad value is one line and exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from m2mportal.config import Settings, SettingsError, settings_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_docs_table_is_the_settings_object() -> None:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    block = text.split("<!-- settings:start -->\n", 1)[1].split("<!-- settings:end -->", 1)[0]
+    assert block == settings_table(), "regenerate with `m2mportal settings --markdown`"
+
+
+def test_every_setting_is_documented() -> None:
+    for line in settings_table().splitlines()[2:]:
+        assert line.count("|") == 4 and line.split("|")[3].strip(), line
+
+
+BAD = [
+    ("M2MP_PORT", "abc", "M2MP_PORT"),
+    ("M2MP_PORT", "70000", "1 to 65535"),
+    ("M2MP_DATABASE_URL", "mysql://root@127.0.0.1/db", "postgresql://"),
+    ("M2MP_REDIS_URL", "http://127.0.0.1:6379", "redis://"),
+    ("M2MP_PUBLIC_URL", "ftp://example", "http"),
+    ("M2MP_SECRET_KEY", "not-a-key", "Fernet"),
+    ("M2MP_TOKEN_LIFETIME", "0", "above 0"),
+    ("M2MP_CLOCK_LEEWAY", "300", "0 to 30"),
+    ("M2MP_EMBEDDED_WORKER", "maybe", "true or false"),
+    ("M2MP_TRUSTED_PROXIES", "10.0.0.0/33", "CIDR"),
+    ("M2MP_LIMITS_ACTIONS", "lots", "1000/6 minutes"),
+    ("M2MP_LIMITS_SMS", "0/hour", "at least 1"),
+    ("M2MP_LOG_LEVEL", "loud", "debug"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "hint"), BAD)
+def test_a_bad_setting_raises_one_named_error(variable: str, value: str, hint: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({variable: value})
+    message = str(caught.value)
+    assert variable in message and hint in message
+    assert "\n" not in message
+
+
+def _cli(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("M2MP_")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "m2mportal.cli", *args],
+        env=full,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("M2MP_PORT", "abc"), ("M2MP_DATABASE_URL", "mysql://root@127.0.0.1/db")],
+)
+def test_the_command_prints_one_line_and_exits_2(variable: str, value: str) -> None:
+    done = _cli({variable: value}, "serve")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and variable in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_the_data_folder_does_not_follow_the_current_directory(tmp_path: Path) -> None:
+    here = Settings.from_env({})
+    os.chdir(tmp_path)
+    try:
+        elsewhere = Settings.from_env({})
+    finally:
+        os.chdir(ROOT)
+    assert here.database_url == elsewhere.database_url
+    assert here.secret_key_file == elsewhere.secret_key_file
+    assert Path(here.data_dir).is_absolute()
+
+
+def test_the_data_folder_setting_places_database_and_key(tmp_path: Path) -> None:
+    settings = Settings.from_env({"M2MP_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'm2mportal.db'}"
+    assert settings.secret_key_file == str(tmp_path / "secret.key")
