@@ -21,6 +21,9 @@ from m2mportal.platform import Platform, open_platform
 from m2mportal.store import migrate
 from tests.helpers import World
 
+# The log scan (no secret the tests made in any log line) and pytester for its own test.
+pytest_plugins = ["tests.log_guard", "pytester"]
+
 PG_URL = os.environ.get("M2MP_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("M2MP_TEST_REDIS_URL", "")
 FERNET_KEY = Fernet.generate_key().decode()

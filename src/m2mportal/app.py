@@ -10,7 +10,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from m2mportal import API_BASE, docs_ui, maintenance, ops
+from m2mportal import API_BASE, docs_ui, logs, maintenance, ops
 from m2mportal.actions import worker
 from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.events import asyncapi, streams
@@ -36,6 +36,9 @@ async def _provisioner(platform: Platform) -> None:
 
 
 def create_app(platform: Platform, background: bool = True) -> Starlette:
+    # Entry points configure logging first; an app built without them (tests, an ASGI
+    # server's factory) must still never render a rich traceback with locals.
+    logs.configure_once(platform.settings)
     document = openapi.build(
         [(API_ENDPOINTS, API_BASE, ""), (OPERATOR_ENDPOINTS, OPERATOR_BASE, "operator_")],
         "M2M Service Portal 3.0 REST API (m2mportal)",

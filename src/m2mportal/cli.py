@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 from rich.table import Table
 
-from m2mportal import API_BASE
+from m2mportal import API_BASE, logs
 from m2mportal.config import Settings, SettingsError
 from m2mportal.domain.errors import ApiError
 from m2mportal.models import (
@@ -59,6 +59,13 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 JsonOpt = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+@app.callback()
+def _configure_logging() -> None:
+    # Before any command: every log line of the process (ours, uvicorn's, the libraries')
+    # is one short line with no secret (m2mportal.logs).
+    logs.configure_once()
 
 
 def _with_platform(work: Callable[[Platform], Awaitable[T]], migrate: bool = True) -> T:
@@ -348,6 +355,9 @@ def _serve(settings: Settings, demo: bool) -> None:
                 # configured trusted proxies (gateway/client_address.py), never by uvicorn.
                 proxy_headers=False,
                 access_log=False,
+                # Logging is configured (m2mportal.logs); uvicorn's own handlers would
+                # print multi-line tracebacks past its redaction.
+                log_config=None,
                 log_level=settings.log_level,
                 lifespan="on",
             )

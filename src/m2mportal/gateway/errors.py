@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from m2mportal import logs
 from m2mportal.clock import Clock
 from m2mportal.domain.errors import ApiError
 from m2mportal.models import ErrorBody
@@ -68,7 +69,10 @@ def install(app: object, clock: Clock) -> None:
         return error_response(clock, exc)
 
     async def crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", path=request.url.path, method=request.method)
+        # One short line (m2mportal.logs): the exception and the route, never the query
+        # string, the form or the headers, which can carry credentials.
+        log.error("unhandled error", method=request.method, path=request.url.path, exc_info=exc)
+        logs.note_logged(exc)
         return error_response(
             clock, ApiError(500, "Internal server error", ["an unexpected error occurred"])
         )

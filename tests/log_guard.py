@@ -1,0 +1,128 @@
+"""The log scan (a pytest plugin, loaded by tests/conftest.py): no secret, token or password
+that the tests made reaches a log line.
+
+Every log record of the session is also written, rendered as a deployment renders it
+(m2mportal.logs, text format), to ``session.log`` in the session's temp folder. The
+functions that make client and event secrets, portal passwords and access tokens are
+wrapped to remember each value; when the session ends the file is scanned for each value
+and for anything shaped like a JWT, and the run fails if one is found.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from m2mportal import logs, vault
+from m2mportal.iam.tokens import TokenIssuer
+
+# Shorter values (ids, small numbers) would match by chance.
+MIN_LENGTH = 8
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}")
+SECRETS: set[str] = set()
+_state: dict[str, Any] = {}
+
+
+def remember(value: object) -> None:
+    if isinstance(value, str) and len(value) >= MIN_LENGTH:
+        SECRETS.add(value)
+
+
+def scan(path: Path, secrets: Iterable[str]) -> list[str]:
+    """One problem per leaking line; the value itself is never repeated in the report."""
+    known = sorted(set(secrets), key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, known))) if known else None
+    problems = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            found = pattern.search(line) if pattern else None
+            what = "a secret, token or password the tests made" if found else None
+            if what is None and (found := JWT.search(line)):
+                what = "a JWT"
+            if found:
+                masked = JWT.sub("***", pattern.sub("***", line) if pattern else line)
+                problems.append(f"{path}:{number}: {what}, here ***: {masked[:160].strip()}")
+    return problems
+
+
+def _remember_result(original: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        remember(result)
+        return result
+
+    return wrapper
+
+
+def _remember_argument(original: Callable[..., Any], position: int) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > position:
+            remember(args[position])
+        for value in kwargs.values():
+            remember(value)
+        return original(*args, **kwargs)
+
+    return wrapper
+
+
+def _wrap_everywhere(name: str, wrapped: Callable[..., Any]) -> None:
+    """Replace ``vault.<name>`` and every copy a module took with ``from ... import``."""
+    original = getattr(vault, name)
+    for module in list(sys.modules.values()):
+        if getattr(module, "__name__", "").startswith("m2mportal") and (
+            getattr(module, name, None) is original
+        ):
+            setattr(module, name, wrapped)
+
+
+def _record_secrets() -> None:
+    # Load every module that imports the minting functions by name before patching.
+    import m2mportal.app
+    import m2mportal.cli
+    import m2mportal.demo  # noqa: F401
+
+    _wrap_everywhere("new_secret", _remember_result(vault.new_secret))
+    _wrap_everywhere("hash_password", _remember_argument(vault.hash_password, 0))
+    # Whatever is encrypted at rest is a secret (client and event secrets, rotated ones).
+    vault.Vault.encrypt = _remember_argument(vault.Vault.encrypt, 1)  # type: ignore[method-assign]
+    TokenIssuer.issue = _remember_result(TokenIssuer.issue)  # type: ignore[method-assign]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logs.configure("info", "text")
+    base: Path = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    path = base / "session.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    _state["path"] = path
+    _state["handler"] = handler
+    _state["remove"] = logs.add_handler(handler)
+    _record_secrets()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    handler: logging.Handler | None = _state.pop("handler", None)
+    if handler is None:
+        return
+    _state.pop("remove")()
+    handler.close()
+    problems = scan(_state["path"], SECRETS)
+    if not problems:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [
+        f"log scan: {len(problems)} log line(s) hold a secret, token or password",
+        *problems[:20],
+    ]
+    if reporter is not None:
+        reporter.write_sep("=", "log scan failed", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    else:
+        sys.stderr.write("\n".join(lines) + "\n")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
