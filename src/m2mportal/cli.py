@@ -35,7 +35,13 @@ T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
 
-app = typer.Typer(help="m2mportal: an M2M Service Portal 3.0 platform.", no_args_is_help=True)
+# A command that crashes prints a plain traceback: typer's rich one shows the local
+# variables, which can hold secrets.
+app = typer.Typer(
+    help="m2mportal: an M2M Service Portal 3.0 platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="Token signing keys.", no_args_is_help=True)
 partners_app = typer.Typer(help="Partners (customer accounts) and subunits.", no_args_is_help=True)
