@@ -10,11 +10,19 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-PartnerId = Annotated[int, Meta(ge=1, description="Numeric partner id, e.g. 100013")]
+from m2mportal.domain.identifiers import MAX_ID
+
+# Every integer a caller sends is bounded: the database stores signed 64-bit integers.
+Id = Annotated[int, Meta(ge=1, le=MAX_ID, description="Numeric id")]
+PartnerId = Annotated[int, Meta(ge=1, le=MAX_ID, description="Numeric partner id, e.g. 100013")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Description = Annotated[str, Meta(max_length=2000)]
 Remark = Annotated[str, Meta(max_length=200)]
+ApnName = Annotated[str, Meta(min_length=1, max_length=100)]
 RateString = Annotated[str, Meta(min_length=3, max_length=64, examples=["1000/6 minutes"])]
-IPv4 = Annotated[str, Meta(pattern=r"^(\d{1,3}\.){3}\d{1,3}$", examples=["203.0.113.7"])]
+# [0-9], not \d: Python's \d also takes Arabic-Indic and other digits.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPv4 = Annotated[str, Meta(pattern=rf"^({_OCTET}\.){{3}}{_OCTET}$", examples=["203.0.113.7"])]
 
 SimStatus = Literal["Inactive", "Active", "Suspended", "Blocked", "Terminated"]
 EventType = Literal[
@@ -256,13 +264,13 @@ class NewOperatorClient(Model, forbid_unknown_fields=True):
 
 class NewTariff(Model, forbid_unknown_fields=True):
     name: Name
-    description: str = ""
+    description: Description = ""
     binding_months: Annotated[int, Meta(ge=0, le=120)] = 0
 
 
 class NewOption(Model, forbid_unknown_fields=True):
     name: Name
-    description: str = ""
+    description: Description = ""
 
 
 class NewMaterial(Model, forbid_unknown_fields=True):
@@ -291,19 +299,19 @@ class NewSim(Model, forbid_unknown_fields=True):
     msisdn: str | None = None
     imei: str | None = None
     sim_type: Literal["physical", "eSIM"] = "physical"
-    material_id: int | None = None
+    material_id: Id | None = None
     status: SimStatus = "Inactive"
     productive: bool = False
-    activation_date: str | None = None
-    tariff_id: int | None = None
+    activation_date: Annotated[str, Meta(max_length=64)] | None = None
+    tariff_id: Id | None = None
     binding_months: Annotated[int, Meta(ge=0, le=120)] = 0
-    limit_profile_id: int | None = None
-    fraud_profile_id: int | None = None
-    cost_limit_profile_id: int | None = None
+    limit_profile_id: Id | None = None
+    fraud_profile_id: Id | None = None
+    cost_limit_profile_id: Id | None = None
     remarks: Remarks | None = None
-    apns: list[str] = []
-    activation_code: str | None = None
-    subunit_id: int | None = None
+    apns: Annotated[list[ApnName], Meta(max_length=20)] = []
+    activation_code: Annotated[str, Meta(max_length=200)] | None = None
+    subunit_id: Id | None = None
 
 
 class NewSims(Model, forbid_unknown_fields=True):

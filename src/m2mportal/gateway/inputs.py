@@ -1,0 +1,226 @@
+"""Inputs checked once, at the edge, the same whatever database is behind.
+
+PostgreSQL refuses a NUL character in text and a number beyond 64 bits, SQLite stores
+the first and overflows on the second: both became 500s deep inside a handler. Here every
+path parameter, query value and JSON body is checked before a handler runs, and each
+problem is a 400 naming its field:
+
+- numeric path ids: ASCII digits in their one spelling, 1 to 2^63-1;
+- other path parameters and every query value: no control character, bounded length,
+  given once; integer query fields spelled as for ids;
+- JSON bodies: no NUL (``\\u0000``) in any string or key, no key twice in one object.
+
+The checks cost nothing on a call without a query string or a body beyond looking at
+the path parameters, which the hot path (GET SIM details) parses anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+
+from m2mportal.clock import iso
+from m2mportal.domain.errors import bad_request
+from m2mportal.domain.identifiers import MAX_ID, check_id, check_number
+from m2mportal.gateway.errors import validation_problem
+
+# Path parameters that name a numeric id; the others are opaque text (ICCIDs, client ids).
+NUMERIC_PATH_PARAMS = frozenset({"partnerId", "signupId"})
+MAX_PATH_CHARS = 200
+MAX_QUERY_CHARS = 2000
+# C0 and C1 control characters (NUL included) and DEL: never part of a value a caller means.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NUL_ESCAPE = b"\\u0000"
+
+
+def _name(key: str) -> str:
+    """A parameter name fit for an error message (a name with controls is shown escaped)."""
+    return ascii(key) if _CONTROL.search(key) else key
+
+
+def text_problem(value: str, max_chars: int) -> str | None:
+    if _CONTROL.search(value):
+        return "must not contain control characters (NUL, line breaks, ...)"
+    if len(value) > max_chars:
+        return f"at most {max_chars} characters"
+    return None
+
+
+def path_ids(params: Mapping[str, str]) -> dict[str, int]:
+    """The path's numeric ids; every parameter checked (400 naming each bad one)."""
+    ids: dict[str, int] = {}
+    problems: list[str] = []
+    for name, value in params.items():
+        if name in NUMERIC_PATH_PARAMS:
+            problem = check_id(value)
+            if problem is None:
+                ids[name] = int(value)
+        else:
+            problem = text_problem(value, MAX_PATH_CHARS)
+        if problem:
+            problems.append(f"{name}: {problem}")
+    if problems:
+        raise bad_request(*problems)
+    return ids
+
+
+def _int_fields(query_type: Any) -> frozenset[str]:
+    info = msgspec.inspect.type_info(query_type)
+    assert isinstance(info, msgspec.inspect.StructType)
+    names = set()
+    for struct_field in info.fields:
+        kinds = struct_field.type
+        options = kinds.types if isinstance(kinds, msgspec.inspect.UnionType) else (kinds,)
+        if any(isinstance(t, msgspec.inspect.IntType) for t in options):
+            names.add(struct_field.encode_name)
+    return frozenset(names)
+
+
+class QueryReader:
+    """Decodes one endpoint's query string into its Struct (``None``: it takes none)."""
+
+    def __init__(self, query_type: Any) -> None:
+        self.type = query_type
+        # msgspec's lenient conversion takes "1e3", "5.0" and "-0" for integers.
+        self.ints = _int_fields(query_type) if query_type is not None else frozenset()
+
+    def read(self, request: Request) -> Any:
+        values: dict[str, str] = {}
+        if request.scope["query_string"]:
+            values = _query_values(request, self.ints)
+        if self.type is None:
+            return None
+        try:
+            return msgspec.convert(values, self.type, strict=False)
+        except msgspec.ValidationError as exc:
+            raise bad_request(validation_problem(exc, "query")) from exc
+
+
+def _query_values(request: Request, ints: frozenset[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    for key, value in request.query_params.multi_items():
+        name = _name(key)
+        if key in values:
+            problems.append(f"{name}: given more than once")
+            continue
+        values[key] = value
+        problem = text_problem(value, MAX_QUERY_CHARS)
+        if problem is None and key in ints:
+            problem = check_number(value, MAX_ID, 0)
+        if problem:
+            problems.append(f"{name}: {problem}")
+    if problems:
+        raise bad_request(*problems)
+    return values
+
+
+def body_problems(raw: bytes) -> list[str]:
+    """NUL characters and repeated keys in a JSON body already known to be valid JSON.
+
+    Both are looked for only where they can be: ``\\u0000`` is JSON's only way to write a
+    NUL, and an object needs a comma to hold a key twice (a one-selector body has none).
+    """
+    problems: list[str] = []
+    if _NUL_ESCAPE in raw:
+        problems.extend(
+            f"{path}: must not contain a NUL character (\\u0000)"
+            for path in _nul_paths(msgspec.json.decode(raw), "")
+        )
+    if b"," in raw:
+        problems.extend(f"{path}: given more than once" for path in _repeated_keys(raw))
+    return problems
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    name = _name(key)
+    return f"{path}.{name}" if path else name
+
+
+def _nul_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, str):
+        if "\0" in value:
+            yield path or "body"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if "\0" in key:
+                yield _join(path, key)
+            yield from _nul_paths(item, _join(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _nul_paths(item, _join(path, index))
+
+
+class _Members(dict[str, Any]):
+    """A decoded JSON object that remembers the keys it was given more than once."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _repeated_keys(raw: bytes) -> list[str]:
+    # msgspec keeps the last of two equal keys silently; the standard library's decoder
+    # shows every pair. It costs 3 us on a small body, 0.35 ms on a 1,000-SIM action and
+    # 31 ms on a 10,000-record import (1.9 MB), next to 0.1 / 20 ms for msgspec's decode.
+    found = False
+
+    def members(pairs: list[tuple[str, Any]]) -> _Members:
+        nonlocal found
+        obj = _Members(pairs)
+        if len(obj) != len(pairs):
+            keys = [key for key, _ in pairs]
+            obj.repeated = tuple(key for key in obj if keys.count(key) > 1)
+            found = True
+        return obj
+
+    decoded = json.loads(raw, object_pairs_hook=members)
+    return list(_repeated_paths(decoded, "")) if found else []
+
+
+def _repeated_paths(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, _Members):
+        for key in value.repeated:
+            yield _join(path, key)
+        for key, item in value.items():
+            yield from _repeated_paths(item, _join(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _repeated_paths(item, _join(path, index))
+
+
+_INSTANT = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)(Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+INSTANT_PATTERN = "^" + _INSTANT.pattern + "$"
+
+
+def instant(name: str, text: str, end_of_day: bool = False) -> str:
+    """An ISO-8601 date or date-time filter as the stored timestamps are written.
+
+    A date alone is that day's start (UTC), or with ``end_of_day`` the next day's start,
+    so an exclusive upper bound ``createdTo=2025-08-31`` still includes the 31st. A
+    date-time without an offset is UTC.
+    """
+    match = _INSTANT.fullmatch(text)
+    problem = (
+        f"{name}: must be an ISO-8601 date or date-time, e.g. 2025-08-28 or 2025-08-28T10:15:00Z"
+    )
+    if match is None:
+        raise bad_request(problem + " (a '+' offset is written %2B in a URL)")
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        if match.group(2) is None and end_of_day:
+            moment += timedelta(days=1)
+        return iso(moment)
+    except (ValueError, OverflowError) as exc:
+        raise bad_request(f"{name}: {text} is not a valid date or time") from exc

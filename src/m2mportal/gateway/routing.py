@@ -1,0 +1,189 @@
+"""Route paths that never hide one another, and what a path no route takes answers.
+
+Starlette tries routes in order and answers 405 as soon as a route's path matches with
+another method, so ``POST .../sims/actions/suspnd`` (a typo) used to match the status
+route ``GET .../sims/actions/{signupId}`` and answer 405. Here a path parameter does not
+take the literal names its sibling routes use at the same place (``/sims/{iccid}`` never
+takes ``details`` or ``actions``), and a numeric id beside literal names takes ASCII
+digits only (``{signupId}`` never takes an action's name).
+
+Each API gets one last route for everything under its prefix that no route took: 405 with
+``Allow`` listing every method of that path, or 404 naming what the path may hold at the
+place it went wrong (``'suspnd' is not one of activation, block, ... or a signupId``).
+It also takes paths with a trailing slash, which are not redirected (Starlette would build
+the redirect's Location from the request's Host header): they answer 404 naming the path
+without it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from m2mportal.clock import Clock
+from m2mportal.domain.errors import ApiError
+from m2mportal.gateway.errors import error_response
+from m2mportal.gateway.inputs import NUMERIC_PATH_PARAMS
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _param(segment: str) -> str | None:
+    return segment[1:-1] if segment.startswith("{") and segment.endswith("}") else None
+
+
+def _shape(segments: Sequence[str]) -> tuple[str | None, ...]:
+    """Segments with every parameter alike: paths of one shape are siblings."""
+    return tuple(None if _param(s) else s for s in segments)
+
+
+def _segment_pattern(segments: tuple[str, ...], index: int, every: list[tuple[str, ...]]) -> str:
+    """What segment ``index`` of a path takes, given every path of the API."""
+    segment = segments[index]
+    name = _param(segment)
+    if name is None:
+        return re.escape(segment)
+    shape = _shape(segments[:index])
+    siblings = sorted(
+        {
+            other[index]
+            for other in every
+            if len(other) > index
+            and _param(other[index]) is None
+            and _shape(other[:index]) == shape
+        }
+    )
+    if not siblings:
+        return "[^/]+"
+    if name in NUMERIC_PATH_PARAMS:
+        return "[0-9]+"
+    names = "|".join(re.escape(s) for s in siblings)
+    return f"(?!(?:{names})$)[^/]+"
+
+
+@dataclass(frozen=True)
+class _Template:
+    path: str
+    segments: tuple[str, ...]
+    # One anchored pattern per segment: a literal, or what its parameter takes.
+    patterns: tuple[re.Pattern[str], ...]
+    methods: frozenset[str]
+
+
+class RouteTable:
+    """One API's route paths (relative to ``prefix``) and the methods each one serves."""
+
+    def __init__(self, prefix: str, routes: Sequence[tuple[str, str]]) -> None:
+        self.prefix = prefix
+        methods: dict[str, set[str]] = {}
+        for method, path in routes:
+            methods.setdefault(path, set()).add(method)
+            if method == "GET":
+                methods[path].add("HEAD")
+        split = {path: tuple(path.split("/")[1:]) for path in methods}
+        every = list(split.values())
+        self.templates = [
+            _Template(
+                path,
+                segments,
+                tuple(
+                    re.compile(_segment_pattern(segments, i, every)) for i in range(len(segments))
+                ),
+                frozenset(methods[path]),
+            )
+            for path, segments in split.items()
+        ]
+        self._by_path = {t.path: t for t in self.templates}
+
+    def route(self, path: str, endpoint: Callable[[Request], Awaitable[Response]],
+              method: str, name: str) -> Route:  # fmt: skip
+        route = Route(self.prefix + path, endpoint, methods=[method], name=name)
+        template = self._by_path[path]
+        groups = [
+            f"(?P<{_param(s)}>{p.pattern})" if _param(s) else p.pattern
+            for s, p in zip(template.segments, template.patterns, strict=True)
+        ]
+        # Starlette compiled "{name}" as "[^/]+"; only what the parameter takes changes.
+        route.path_regex = re.compile(
+            "^" + re.escape(self.prefix) + "".join("/" + g for g in groups) + "$"
+        )
+        return route
+
+    def fallbacks(self, clock: Clock) -> list[Route]:
+        """Routes taking every method on every path under the prefix, to come last."""
+        answer = _Unmatched(self, clock)
+        return [Route(self.prefix, answer), Route(self.prefix + "/{rest:path}", answer)]
+
+    def _matches(self, template: _Template, segments: Sequence[str]) -> int:
+        """How many leading ``segments`` the template takes."""
+        depth = 0
+        for pattern, segment in zip(template.patterns, segments, strict=False):
+            if not pattern.fullmatch(segment):
+                break
+            depth += 1
+        return depth
+
+    def _methods(self, segments: Sequence[str]) -> set[str]:
+        """Every method some route serves on exactly this path."""
+        return {
+            method
+            for t in self.templates
+            if len(t.segments) == len(segments) and self._matches(t, segments) == len(segments)
+            for method in t.methods
+        }
+
+    def unmatched(self, method: str, full_path: str) -> ApiError:
+        """405 for a path that exists with other methods, else 404 saying where it failed."""
+        segments = full_path[len(self.prefix) :].split("/")[1:]
+        allowed = self._methods(segments)
+        where = f"{method} {full_path}"
+        if allowed:
+            allow = ", ".join(m for m in _METHOD_ORDER if m in allowed)
+            return ApiError(
+                405, "Method not allowed", [f"{where}: allowed {allow}"], {"Allow": allow}
+            )
+        return ApiError(404, "Not found", [f"{where}: {self._hint(segments)}"])
+
+    def _hint(self, segments: list[str]) -> str:
+        if len(segments) > 1 and segments[-1] == "" and self._methods(segments[:-1]):
+            bare = self.prefix + "/" + "/".join(segments[:-1])
+            return f"no such resource (without the trailing slash: {bare})"
+        depth = max((self._matches(t, segments) for t in self.templates), default=0)
+        if depth >= len(segments):
+            return "no such resource"
+        names: set[str] = set()
+        params: set[str] = set()
+        for t in self.templates:
+            if len(t.segments) > depth and self._matches(t, segments) >= depth:
+                segment = t.segments[depth]
+                param = _param(segment)
+                if param is None:
+                    names.add(segment)
+                else:
+                    params.add(param)
+        if not names and not params:
+            return "no such resource"
+        known = ", ".join(sorted(names))
+        if params:
+            known += (" or " if known else "") + "a " + " or a ".join(sorted(params))
+        return f"no such resource: {segments[depth]!r} is not one of {known}"
+
+
+class _Unmatched:
+    """An ASGI app, not a function: Starlette gives a function route GET alone, an app
+    every method."""
+
+    def __init__(self, table: RouteTable, clock: Clock) -> None:
+        self.table = table
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        error = self.table.unmatched(request.method, request.url.path)
+        await error_response(self.clock, error)(scope, receive, send)
