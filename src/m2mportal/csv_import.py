@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import msgspec
 
+from m2mportal.domain.identifiers import check_number
 from m2mportal.models import NewSim
 
 _INT = ("tariff_id", "material_id", "binding_months", "limit_profile_id", "fraud_profile_id",
@@ -79,13 +80,16 @@ def _record(columns: Sequence[tuple[str, str, int]], row: Sequence[str]) -> NewS
         value = raw_value.strip()
         if value == "":
             continue
-        if kind == _TEXT:
+        if "\0" in value:
+            # PostgreSQL cannot store it; SQLite would: refused on both alike.
+            problems.append(f"{key}: must not contain a NUL character")
+        elif kind == _TEXT:
             values[field] = value
         elif kind == _REMARK:
             remarks[field] = value
         elif kind == _INTEGER:
-            if not value.isdigit():
-                problems.append(f"{key}: {value!r} is not a whole number")
+            if problem := check_number(value):
+                problems.append(f"{key}: {value!r} {problem}")
             else:
                 values[field] = int(value)
         elif kind == _BOOL:

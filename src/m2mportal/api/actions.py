@@ -12,6 +12,7 @@ from m2mportal.actions import accept, views
 from m2mportal.domain.actions import CATALOGUE, ActionSpec
 from m2mportal.domain.errors import bad_request
 from m2mportal.gateway.endpoints import Call, Handler
+from m2mportal.gateway.inputs import INSTANT_PATTERN, instant
 from m2mportal.models import ActionAccepted, ActionPage, ActionStatus
 
 ActionStatusName = Literal[
@@ -23,20 +24,30 @@ class ActionQuery(msgspec.Struct):
     dryRun: bool = False
 
 
+Instant = Annotated[
+    str,
+    # The pattern documents the form; instant() checks it with a message a person can read.
+    Meta(
+        extra_json_schema={"pattern": INSTANT_PATTERN},
+        description="ISO-8601 date or date-time (UTC unless an offset is given)",
+        examples=["2025-08-28", "2025-08-28T10:15:00Z"],
+    ),
+]
+
+
 class ActionListQuery(msgspec.Struct):
     action: Literal[tuple(spec.path for spec in CATALOGUE)] | None = None  # type: ignore[valid-type]
     status: ActionStatusName | None = None
-    createdFrom: str | None = None
-    createdTo: str | None = None
-    page: Annotated[int, Meta(ge=0)] = 0
+    # createdFrom is inclusive, createdTo exclusive; a date alone as createdTo counts the
+    # whole day.
+    createdFrom: Instant | None = None
+    createdTo: Instant | None = None
+    page: Annotated[int, Meta(ge=0, le=10_000_000)] = 0
     size: Annotated[int, Meta(ge=1, le=1000)] = 100
 
 
 def _signup_id(call: Call) -> int:
-    raw = call.path["signupId"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise bad_request("signupId: must be a number")
-    return int(raw)
+    return call.ids["signupId"]
 
 
 def action_handler(spec: ActionSpec) -> Handler:
@@ -70,9 +81,13 @@ async def get_action(call: Call) -> ActionStatus:
 async def list_actions(call: Call) -> ActionPage:
     assert call.partner_id is not None
     q: ActionListQuery = call.query
+    created_from = instant("createdFrom", q.createdFrom) if q.createdFrom else None
+    created_to = instant("createdTo", q.createdTo, end_of_day=True) if q.createdTo else None
+    if created_from and created_to and created_to < created_from:
+        raise bad_request("createdTo: must not be before createdFrom")
     scope = await call.platform.tree.descendants(call.partner_id)
     return await views.page(
-        call.platform, scope, q.action, q.status, q.createdFrom, q.createdTo, q.size, q.page
+        call.platform, scope, q.action, q.status, created_from, created_to, q.size, q.page
     )
 
 

@@ -11,7 +11,7 @@ from m2mportal import API_BASE
 from m2mportal.domain.errors import bad_request, forbidden
 from m2mportal.domain.identifiers import CHECKS, check_iccid, imei_key
 from m2mportal.gateway.endpoints import Call
-from m2mportal.models import SimDetails, SimPage, SimSelector, SimStatus
+from m2mportal.models import Id, SimDetails, SimPage, SimSelector, SimStatus
 from m2mportal.platform import base_url
 from m2mportal.services import sims
 from m2mportal.store.sims import SimFilter
@@ -24,8 +24,8 @@ class SimListQuery(msgspec.Struct, forbid_unknown_fields=False):
     imei: str | None = None
     msisdn: str | None = None
     status: SimStatus | None = None
-    tariffId: int | None = None
-    subunitId: int | None = None
+    tariffId: Id | None = None
+    subunitId: Id | None = None
     remark: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     page: Annotated[int, Meta(ge=0, le=10_000_000)] = 0
     size: Annotated[int, Meta(ge=1, le=1000)] = 100

@@ -10,10 +10,32 @@ from collections.abc import Callable
 
 KINDS = ("iccid", "euiccid", "imsi", "imei", "msisdn")
 
+# Numeric ids (partners, actions, tariffs, ...) are stored as signed 64-bit integers.
+MAX_ID = 2**63 - 1
+
 
 def _digits(value: str) -> bool:
     """ASCII digits only: str.isdigit() also accepts Arabic-Indic, Devanagari, ... digits."""
     return value.isascii() and value.isdigit()
+
+
+def check_number(text: str, maximum: int = MAX_ID, minimum: int = 0) -> str | None:
+    """A whole number in its one spelling: ASCII digits, no sign, no leading zero, in range.
+
+    ``int()`` alone would take "007", "+7", " 7", "1_000" and fullwidth or Arabic-Indic
+    digits, so one id would have many spellings (and superscripts raise instead of
+    failing validation).
+    """
+    if not _digits(text) or (len(text) > 1 and text[0] == "0"):
+        return "must be a whole number in ASCII digits, without sign or leading zeros"
+    if len(text) > len(str(maximum)) or not minimum <= int(text) <= maximum:
+        return f"must be between {minimum} and {maximum}"
+    return None
+
+
+def check_id(text: str) -> str | None:
+    """A numeric id (1 to 2^63-1) in its one spelling."""
+    return check_number(text, MAX_ID, 1)
 
 
 def luhn_ok(digits: str) -> bool:

@@ -17,9 +17,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from m2mportal.domain.errors import ApiError, bad_request, forbidden
+from m2mportal.gateway import inputs
 from m2mportal.gateway.auth import Principal, authenticate
 from m2mportal.gateway.errors import error_response, validation_problem
 from m2mportal.gateway.limits import Budget
+from m2mportal.gateway.routing import RouteTable
 from m2mportal.platform import Platform
 
 _JSON = "application/json"
@@ -39,6 +41,8 @@ class Call:
     raw_body: bytes = b""
     rate_class: str | None = None
     budget: Budget | None = None
+    # The path's numeric ids (partnerId, signupId), checked at the edge.
+    ids: dict[str, int] = field(default_factory=dict)
 
     async def charge(self, cost: int) -> None:
         """Take ``cost`` SIMs from the caller's budget (403 when exceeded). Handlers call
@@ -91,23 +95,6 @@ def _encode(result: Any, status: int) -> Response:
     return Response(msgspec.json.encode(result), status_code=status, media_type=_JSON)
 
 
-def _partner_id(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise bad_request("partnerId: must be a numeric partner id")
-    return int(raw)
-
-
-def _decode_query(request: Request, query_type: Any) -> Any:
-    if query_type is None:
-        return None
-    try:
-        return msgspec.convert(dict(request.query_params), query_type, strict=False)
-    except msgspec.ValidationError as exc:
-        raise bad_request(validation_problem(exc, "query")) from exc
-
-
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 SIM records of the operator's bulk insert fit
 
 
@@ -136,14 +123,19 @@ async def _decode_body(request: Request, body_type: Any) -> tuple[bytes, Any]:
     if content_type and not (content_type == _JSON or content_type.endswith("+json")):
         raise ApiError(415, "Unsupported media type", ["Content-Type must be application/json"])
     try:
-        return raw, msgspec.json.decode(raw, type=body_type)
+        body = msgspec.json.decode(raw, type=body_type)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise bad_request(validation_problem(exc, "body")) from exc
+    problems = inputs.body_problems(raw)
+    if problems:
+        raise bad_request(*problems)
+    return raw, body
 
 
 def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitable[Response]]:
     clock = platform.clock
     role = endpoint.role
+    query_reader = inputs.QueryReader(endpoint.query)
 
     async def handle(request: Request) -> Response:
         try:
@@ -151,13 +143,14 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
             if role is not None:
                 principal = await authenticate(platform, request, role)
             params = request.path_params
-            partner_id = _partner_id(params.get("partnerId"))
+            ids = inputs.path_ids(params)
+            partner_id = ids.get("partnerId")
             if principal is not None and role == "partner":
                 if partner_id is not None and partner_id not in principal.scope_ids:
                     raise forbidden(f"partner {partner_id} is outside this application's scope")
                 if endpoint.writes and principal.read_only:
                     raise forbidden("this application is read-only")
-            query = _decode_query(request, endpoint.query)
+            query = query_reader.read(request)
             raw_body, body = await _decode_body(request, endpoint.body)
             call = Call(
                 request=request,
@@ -169,6 +162,7 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
                 body=body,
                 raw_body=raw_body,
                 rate_class=endpoint.rate_class,
+                ids=ids,
             )
             try:
                 response = _encode(await endpoint.handler(call), endpoint.status)
@@ -188,7 +182,9 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
 
 
 def build_routes(endpoints: Sequence[Endpoint], prefix: str, platform: Platform) -> list[Route]:
-    return [
-        Route(prefix + e.path, _wrap(e, platform), methods=[e.method], name=e.handler.__name__)
-        for e in endpoints
+    """The endpoints' routes, then one route answering 404/405 for the rest of ``prefix``."""
+    table = RouteTable(prefix, [(e.method, e.path) for e in endpoints])
+    routes = [
+        table.route(e.path, _wrap(e, platform), e.method, e.handler.__name__) for e in endpoints
     ]
+    return [*routes, *table.fallbacks(platform.clock)]
