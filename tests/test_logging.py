@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -91,14 +92,21 @@ async def fail_with_headers(request: Request) -> Response:
     raise RuntimeError(f"refused {dict(request.headers)} with {credentials}")
 
 
-@pytest.fixture
-async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    """The platform's app plus the failing routes; a 500 comes back as an answer."""
+def failing_app(platform: Platform) -> Starlette:
+    """The platform's app plus the failing routes."""
     app = create_app(platform, background=False)
     app.router.routes[:0] = [
         Route(FAIL, fail, methods=["GET", "POST"]),
         Route(FAIL_WITH_HEADERS, fail_with_headers, methods=["GET", "POST"]),
     ]
+    return app
+
+
+@pytest.fixture
+async def http(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``failing_app``; an error that reaches the server comes back as a 500
+    (uvicorn's behaviour) instead of being raised here."""
+    app = failing_app(platform)
     transport = httpx.ASGITransport(
         app=app, client=("198.51.100.10", 50000), raise_app_exceptions=False
     )
@@ -257,6 +265,19 @@ async def test_json_format_writes_one_json_object_per_line(
     assert record["level"] == "error" and record["path"] == FAIL and record["method"] == "GET"
     assert record["error"] == "RuntimeError: the test-only route failed"
     assert record["traceback"].endswith("in fail")
+
+
+async def test_the_app_answers_an_error_itself_and_counts_it_in_the_metrics(
+    platform: Platform, logged: Captured
+) -> None:
+    # This transport raises whatever reaches the server: Starlette alone re-raises every
+    # error after answering it, and uvicorn then closes the connection.
+    transport = httpx.ASGITransport(app=failing_app(platform), client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        error_list(await client.get(FAIL), 500, "INTERNAL_SERVER_ERROR")
+        metrics = (await client.get("/metrics")).text
+    assert 'm2mp_http_requests_total{method="GET",status="500"} 1.0' in metrics, metrics
+    assert len([line for line in logged.lines() if "unhandled error" in line]) == 1
 
 
 async def test_the_server_does_not_log_again_an_error_the_app_logged(

@@ -6,9 +6,12 @@ from http import HTTPStatus
 
 import msgspec
 import structlog
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from m2mportal import logs
 from m2mportal.clock import Clock
@@ -53,7 +56,51 @@ def validation_problem(exc: msgspec.ValidationError | msgspec.DecodeError, where
     return f"{where}: {text}"
 
 
-def install(app: object, clock: Clock) -> None:
+def crash_response(clock: Clock, scope: Scope, exc: BaseException) -> Response:
+    """Log an unhandled error and answer 500 with the error body.
+
+    One short line (m2mportal.logs): the exception and the route, never the query string,
+    the form or the headers, which can carry credentials."""
+    log.error("unhandled error", method=scope.get("method"), path=scope.get("path"), exc_info=exc)
+    logs.note_logged(exc)
+    return error_response(
+        clock, ApiError(500, "Internal server error", ["an unexpected error occurred"])
+    )
+
+
+class AnswerCrashes:
+    """Answers an unhandled error inside the app, where the metrics count the 500.
+
+    Left to Starlette, the error handler answers and then re-raises to the server, which
+    logs the error a second time and closes the connection: the client reconnects, and
+    under load some clients read a reset instead of the 500 (bench/errors.py). An error
+    after the answer started cannot be answered; it goes on to the server as before.
+    """
+
+    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:
+                raise
+            await crash_response(self.clock, scope, exc)(scope, receive, send)
+
+
+def install(app: Starlette, clock: Clock) -> None:
     """Register handlers so framework errors and crashes answer with the error body."""
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -69,14 +116,12 @@ def install(app: object, clock: Clock) -> None:
         return error_response(clock, exc)
 
     async def crash(request: Request, exc: Exception) -> Response:
-        # One short line (m2mportal.logs): the exception and the route, never the query
-        # string, the form or the headers, which can carry credentials.
-        log.error("unhandled error", method=request.method, path=request.url.path, exc_info=exc)
-        logs.note_logged(exc)
-        return error_response(
-            clock, ApiError(500, "Internal server error", ["an unexpected error occurred"])
-        )
+        # What AnswerCrashes did not answer: an error in a middleware outside it, or one
+        # after the answer started (Starlette then sends nothing and re-raises).
+        return crash_response(clock, request.scope, exc)
 
-    app.add_exception_handler(HTTPException, http_error)  # type: ignore[attr-defined]
-    app.add_exception_handler(ApiError, api_error)  # type: ignore[attr-defined]
-    app.add_exception_handler(Exception, crash)  # type: ignore[attr-defined]
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Exception, crash)
+    # Innermost of the app's middleware (inside the metrics), before the stack is built.
+    app.user_middleware.append(Middleware(AnswerCrashes, clock=clock))
