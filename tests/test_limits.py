@@ -87,6 +87,61 @@ def _exceeded(answer: httpx.Response) -> None:
     assert int(answer.headers["Retry-After"]) >= 1
 
 
+def _usage(report: dict[str, Any], limit_class: str) -> dict[str, int]:
+    return {row["limit"]: row["used"] for row in report["limits"][limit_class]}
+
+
+async def _api_usage(world: World, headers: dict[str, str], partner: int) -> dict[str, Any]:
+    answer = await world.api("GET", f"/partners/{partner}/apiusage", headers)
+    assert answer.status_code == 200, answer.text
+    report: dict[str, Any] = answer.json()
+    return report
+
+
+# Issue 9.1: with the default limits (the same windows for actions and details) the two
+# classes shared one counter. These tests use the Settings defaults on purpose.
+
+
+async def test_a_full_action_leaves_the_details_budget_whole(
+    world: World, limited: dict[str, Any]
+) -> None:
+    p = limited["partner"]
+    headers = await world.headers_for(limited["app"])
+    sims = {"sims": [{"iccid": synthetic.iccid(n)} for n in range(1, 1001)]}
+    action = await world.api("POST", f"/partners/{p}/sims/actions/suspend", headers, json=sims)
+    assert action.status_code == 202, action.text
+    assert action.headers["RateLimit-Limit"] == "1000"
+    assert action.headers["RateLimit-Remaining"] == "0"
+    _exceeded(await world.api("POST", f"/partners/{p}/sims/actions/suspend", headers, json=sims))
+    details = await _details(world, headers, p, 1)
+    assert details.status_code == 200, details.text
+    assert details.headers["RateLimit-Limit"] == "1000"
+    assert details.headers["RateLimit-Remaining"] == "999"
+    report = await _api_usage(world, headers, p)
+    assert _usage(report, "actions") == {"1000 per 6 minute": 1000, "10000 per 1 hour": 1000}
+    assert _usage(report, "details") == {"1000 per 6 minute": 1, "10000 per 1 hour": 1}
+    assert _usage(report, "history") == {"250 per 6 minute": 0, "2500 per 1 hour": 0}
+
+
+async def test_a_thousand_details_leave_the_action_budget_whole(
+    world: World, limited: dict[str, Any]
+) -> None:
+    p = limited["partner"]
+    headers = await world.headers_for(limited["app"])
+    for n in range(1, 1001):
+        answer = await _details(world, headers, p, n)
+        assert answer.status_code == 200, (n, answer.text)
+    assert answer.headers["RateLimit-Remaining"] == "0"
+    _exceeded(await _details(world, headers, p, 1))
+    body = {"sims": [{"iccid": synthetic.iccid(n)} for n in range(1, 1001)]}
+    action = await world.api("POST", f"/partners/{p}/sims/actions/suspend", headers, json=body)
+    assert action.status_code == 202, action.text
+    assert action.headers["RateLimit-Remaining"] == "0"
+    report = await _api_usage(world, headers, p)
+    assert _usage(report, "details") == {"1000 per 6 minute": 1000, "10000 per 1 hour": 1000}
+    assert _usage(report, "actions") == {"1000 per 6 minute": 1000, "10000 per 1 hour": 1000}
+
+
 async def test_six_minute_and_hourly_windows(
     world: World, limited: dict[str, Any], traveller: Any
 ) -> None:

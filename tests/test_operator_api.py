@@ -10,7 +10,7 @@ from typing import Any
 from m2mportal import synthetic
 from m2mportal.models import EVENT_TYPES
 from m2mportal.services import applications
-from tests.helpers import OP, World, assert_error_names
+from tests.helpers import OP, TOKEN_PATH, World, assert_error_mentions, assert_error_names
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
@@ -296,6 +296,109 @@ async def test_delete_application(world: World) -> None:
     assert_error(await world.api("GET", f"/partners/{partner}", headers), 401, "UNAUTHORIZED")
 
 
+# --- secrets (issue 9.6) ---------------------------------------------------------------------
+
+
+async def _token_answer(world: World, client_id: str, secret: str) -> int:
+    answer = await world.http.post(
+        TOKEN_PATH,
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    return answer.status_code
+
+
+async def test_show_an_applications_secrets(world: World) -> None:
+    partner = await world.partner()
+    app = await world.app(partner)
+    answer = await world.op("GET", f"/applications/{app['clientId']}/secrets")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "clientId": app["clientId"],
+        "clientSecret": app["clientSecret"],
+        "eventClientId": app["eventClientId"],
+        "eventClientSecret": app["eventClientSecret"],
+    }
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+async def test_rotate_the_client_secret(world: World) -> None:
+    partner = await world.partner()
+    app = await world.app(partner)
+    issued = await world.headers_for(app)
+    path = f"/applications/{app['clientId']}/secrets"
+    answer = await world.op("POST", path + "/rotate", json={"which": "client"})
+    assert answer.status_code == 200, answer.text
+    rotated = answer.json()
+    new = rotated["clientSecret"]
+    assert rotated["rotated"] == "client" and new != app["clientSecret"] and len(new) >= 32
+    assert rotated["eventClientSecret"] == app["eventClientSecret"]
+    assert (await world.op("GET", path)).json()["clientSecret"] == new
+    # The old secret is refused at once; the new one and the event secret work.
+    assert await _token_answer(world, app["clientId"], app["clientSecret"]) == 401
+    assert await _token_answer(world, app["clientId"], new) == 200
+    assert await _token_answer(world, app["eventClientId"], app["eventClientSecret"]) == 200
+    # A token issued before the rotation lives until it expires (docs/api.md).
+    assert (await world.api("GET", f"/partners/{partner}", issued)).status_code == 200
+
+
+async def test_rotate_the_event_secret(world: World) -> None:
+    partner = await world.partner()
+    app = await world.app(partner)
+    answer = await world.op(
+        "POST", f"/applications/{app['clientId']}/secrets/rotate", json={"which": "event"}
+    )
+    assert answer.status_code == 200, answer.text
+    rotated = answer.json()
+    assert rotated["rotated"] == "event" and rotated["clientSecret"] == app["clientSecret"]
+    new = rotated["eventClientSecret"]
+    assert new != app["eventClientSecret"]
+    assert await _token_answer(world, app["eventClientId"], app["eventClientSecret"]) == 401
+    assert await _token_answer(world, app["eventClientId"], new) == 200
+    assert await _token_answer(world, app["clientId"], app["clientSecret"]) == 200
+
+
+async def test_secrets_of_an_unknown_application_are_404(world: World) -> None:
+    for method, path, body in (
+        ("GET", "/applications/m2m-0000000000000000/secrets", None),
+        ("POST", "/applications/m2m-0000000000000000/secrets/rotate", {"which": "client"}),
+    ):
+        answer = await world.op(method, path, json=body)
+        assert_error_mentions(answer, 404, "NOT_FOUND", "application m2m-0000000000000000")
+
+
+async def test_rotate_names_a_bad_which(world: World) -> None:
+    partner = await world.partner()
+    app = await world.app(partner)
+    path = f"/applications/{app['clientId']}/secrets/rotate"
+    for body in ({"which": "both"}, {}, {"which": 1}, {"which": "client", "extra": 1}):
+        answer = await world.op("POST", path, json=body)
+        errors = assert_error(answer, 400, "BAD_REQUEST")
+        assert any("which" in e or "extra" in e for e in errors), errors
+    assert_error(await world.op("POST", path, json={"which": "both"}), 400, "BAD_REQUEST", "which")
+    # Nothing was rotated.
+    assert await _token_answer(world, app["clientId"], app["clientSecret"]) == 200
+    operator = world.operator_client[0]
+    answer = await world.op(
+        "POST", f"/applications/{operator}/secrets/rotate", json={"which": "event"}
+    )
+    assert_error(answer, 400, "BAD_REQUEST", "which")
+
+
+async def test_secrets_need_an_operator_token(world: World) -> None:
+    partner = await world.partner()
+    app = await world.app(partner)
+    partner_token = await world.headers_for(app)
+    for method, path, body in (
+        ("GET", f"/applications/{app['clientId']}/secrets", None),
+        ("POST", f"/applications/{app['clientId']}/secrets/rotate", {"which": "client"}),
+    ):
+        assert_error(await world.http.request(method, OP + path, json=body), 401, "UNAUTHORIZED")
+        answer = await world.http.request(method, OP + path, json=body, headers=partner_token)
+        assert_error(answer, 403, "FORBIDDEN")
+        assert app["clientSecret"] not in answer.text
+    assert await _token_answer(world, app["clientId"], app["clientSecret"]) == 200
+
+
 # --- SIM bulk insert ----------------------------------------------------------------------
 
 
@@ -522,6 +625,41 @@ async def test_set_limits_names_the_class_of_a_malformed_list(world: World) -> N
     for body in ({"sms": []}, {"sms": "30/hour"}, {"sms": ["x" * 65]}):
         answer = await world.op("PUT", f"/partners/{partner}/limits", json=body)
         assert_error(answer, 400, "BAD_REQUEST", "sms")
+
+
+async def test_set_limits_rejects_zero_and_absurd_rates(world: World) -> None:
+    """Issue 8.6: each refused value is named with its class; nothing is stored."""
+    partner = await world.partner()
+    path = f"/partners/{partner}/limits"
+    for body, field, fragment in (
+        ({"actions": ["0/hour"]}, "actions[0]", "'0/hour'"),
+        ({"details": ["1000/6 minutes", "0 per hour"]}, "details[1]", "'0 per hour'"),
+        ({"details": ["10000001/hour"]}, "details[0]", "10,000,000"),
+        ({"history": ["10/2 days"]}, "history[0]", "longer than a day"),
+        ({"history": ["10/week"]}, "history[0]", "10/week"),
+        ({"sms": ["10/month"]}, "sms[0]", "longer than a day"),
+        ({"sms": ["10/0 hours"]}, "sms[0]", "not a rate"),
+        ({"sms": ["10/hour;5/minute"]}, "sms[0]", "one per entry"),
+        ({"sms": ["10/hour", "20/60 minutes"]}, "sms[1]", "repeats a window"),
+        ({"sms": ["\uff11\uff10/hour"]}, "sms[0]", "not a rate"),
+        # (The edge may refuse the NUL before the limits are read: only the field is sure.)
+        ({"sms": ["30/hour\u0000"]}, "sms[0]", "sms[0]"),
+        ({"sms": [30]}, "sms[0]", "rate string"),
+        ({"sms": []}, "sms", "1 to 4"),
+        ({"sms": ["1/second", "2/minute", "3/hour", "4/day", "5/6 hours"]}, "sms", "1 to 4"),
+        ({"de\u0000tails": ["10/hour"]}, "", "tails"),
+        ({"bandwidth": ["10/hour"]}, "bandwidth", "unknown class"),
+        ({}, "body", "at least one class"),
+    ):
+        answer = await world.op("PUT", path, json=body)
+        assert_error_mentions(answer, 400, "BAD_REQUEST", fragment)
+        assert_error(answer, 400, "BAD_REQUEST", field)
+    # A valid class beside a bad one is not stored either (all or nothing).
+    answer = await world.op("PUT", path, json={"sms": ["5/hour"], "actions": ["0/hour"]})
+    assert_error(answer, 400, "BAD_REQUEST", "actions[0]")
+    answer = await world.op("PUT", path, json={"details": ["10000000/day", "1/second"]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"details": ["10000000/day", "1/second"]}
 
 
 async def test_set_limits_of_an_unknown_partner_is_404(world: World) -> None:

@@ -435,3 +435,25 @@ class PublishedEvent(Model):
     id: str
     type: str
     partner_id: int
+
+
+# --- application secrets (operator API: show and rotate) ----------------------------------
+
+
+class ApplicationSecrets(Model):
+    """An application's secrets, whole (the seed portal's "Show IRIS Client Secrets")."""
+
+    client_id: str
+    client_secret: str
+    event_client_id: str | None  # operator clients have no event credentials
+    event_client_secret: str | None
+
+
+class SecretRotation(Model, forbid_unknown_fields=True):
+    which: Literal["client", "event"]
+
+
+class RotatedSecret(ApplicationSecrets):
+    """Both secrets after a rotation; ``rotated`` says which one is new."""
+
+    rotated: Literal["client", "event"]

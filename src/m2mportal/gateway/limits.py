@@ -1,10 +1,11 @@
 """Protective measures: per-customer budgets counted in SIMs over rolling windows.
 
-A partner and all its subunits draw on one budget (the top partner's). Each class has one
-or more moving windows (``"1000/6 minutes"``, ``"10000/hour"``); a call passes only if
-every window has room for its cost, and a refused call consumes nothing. Testing every
-window and then taking from them is one indivisible step, so two windows act as one and
-concurrent calls cannot both take the last SIMs:
+A partner and all its subunits draw on one budget (the top partner's), one per class: an
+action's SIMs never count against SIM details, even where both classes have the same
+windows (the defaults). Each class has one or more moving windows (``"1000/6 minutes"``,
+``"10000/hour"``); a call passes only if every window has room for its cost, and a refused
+call consumes nothing. Testing every window and then taking from them is one indivisible
+step, so two windows act as one and concurrent calls cannot both take the last SIMs:
 
 - embedded default (budgets in process memory): the ``limits`` library's moving windows,
   read and taken in one synchronous step on the event loop;
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +37,16 @@ from m2mportal.store.database import Database
 
 CLASSES = ("actions", "details", "history", "sms")
 EXCEEDED = "Too Many Concurrent Requests on Platform."
+
+# What the operator may set (docs/operations.md): beyond these a budget is either no limit
+# at all or one that outlives anything the platform keeps (a window is held in memory or
+# in Redis for its whole length).
+MAX_WINDOWS = 4
+MAX_AMOUNT = 10_000_000
+MAX_WINDOW_SECONDS = 86_400
+_RATE_TEXT = 64
+# "10/0 hours": the library reads a zero multiple as one; refused instead of guessed.
+_ZERO_MULTIPLE = re.compile(r"(?:/|per)\s*0+\s*[a-z]", re.IGNORECASE)
 
 # A window in Redis: a list of the calls it holds, newest first, one entry per call:
 # "<timestamp> <total before> <total after>", the totals counting every SIM the list has
@@ -149,6 +161,45 @@ def default_limits(settings: Settings) -> dict[str, list[RateLimitItem]]:
     return {name: parse_many(";".join(getattr(settings, f"limits_{name}"))) for name in CLASSES}
 
 
+def check_rates(limit_class: str, rates: Any) -> list[str]:
+    """Problems of one class's rates as the operator sent them, each naming the class and
+    the value (an empty list: the rates are fine)."""
+    if limit_class not in CLASSES:
+        # Named as sent, unless it holds what an error line must not (NUL, newlines).
+        label = limit_class if limit_class.isascii() and limit_class.isprintable() else None
+        label = (label or repr(limit_class))[:_RATE_TEXT]
+        return [f"{label}: unknown class (use {', '.join(CLASSES)})"]
+    if not isinstance(rates, list) or not 1 <= len(rates) <= MAX_WINDOWS:
+        return [f"{limit_class}: must be a list of 1 to {MAX_WINDOWS} rate strings"]
+    problems: list[str] = []
+    lengths: set[int] = set()
+    for index, rate in enumerate(rates):
+        name = f"{limit_class}[{index}]"
+        if not isinstance(rate, str) or not 3 <= len(rate) <= _RATE_TEXT:
+            problems.append(f"{name}: must be a rate string like '1000/6 minutes'")
+            continue
+        try:
+            if not rate.isascii() or not rate.isprintable() or _ZERO_MULTIPLE.search(rate):
+                raise ValueError(rate)
+            items = parse_many(rate)
+        except ValueError:
+            problems.append(f"{name}: {rate!r} is not a rate like '1000/6 minutes'")
+            continue
+        if len(items) != 1:
+            problems.append(f"{name}: {rate!r} holds {len(items)} rates; give one per entry")
+            continue
+        item = items[0]
+        seconds = item.get_expiry()
+        if not 1 <= item.amount <= MAX_AMOUNT:
+            problems.append(f"{name}: {rate!r} must allow 1 to {MAX_AMOUNT:,} SIMs per window")
+        elif seconds > MAX_WINDOW_SECONDS:
+            problems.append(f"{name}: {rate!r} has a window longer than a day")
+        elif seconds in lengths:
+            problems.append(f"{name}: {rate!r} repeats a window length of this class")
+        lengths.add(seconds)
+    return problems
+
+
 def _tightest(states: list[WindowState]) -> Budget:
     """The window with the least room (the first of equals) is what the headers report."""
     tightest = min(states, key=lambda state: state.remaining)
@@ -189,19 +240,18 @@ class RateLimiter:
             self._custom[root] = hit
         return hit[1].get(limit_class) or self._defaults[limit_class]
 
-    def _key(self, root: int, item: RateLimitItem) -> str:
+    def _key(self, root: int, limit_class: str, item: RateLimitItem) -> str:
         # The partner in braces: a Redis Cluster would keep a budget's windows together.
         window = f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
-        return f"{self._prefix}:budget:{{{root}}}:{window}"
+        return f"{self._prefix}:budget:{{{root}}}:{limit_class}:{window}"
 
     def _take_in_memory(
-        self, root: int, windows: list[RateLimitItem], cost: int
+        self, key: str, windows: list[RateLimitItem], cost: int
     ) -> tuple[bool, list[WindowState]]:
         # Synchronous on purpose: nothing else runs on the event loop between reading the
         # windows and taking from them, so the read is the test and no lock is needed.
         # (The library's asyncio storage hands its expiry scan to a thread on every call:
         # ~100 us a request.)
-        key = str(root)
         now = time.time()
         found = []
         for item in windows:
@@ -218,13 +268,13 @@ class RateLimiter:
         ]
 
     async def _take_in_redis(
-        self, root: int, windows: list[RateLimitItem], cost: int
+        self, root: int, limit_class: str, windows: list[RateLimitItem], cost: int
     ) -> tuple[bool, list[WindowState]]:
         now = time.time()
         args: list[Any] = [repr(now), cost]
         for item in windows:
             args += [item.amount, item.get_expiry()]
-        keys = [self._key(root, item) for item in windows]
+        keys = [self._key(root, limit_class, item) for item in windows]
         reply = await self._charge_script(keys=keys, args=args)
         found = []
         for index, item in enumerate(windows):
@@ -243,8 +293,9 @@ class RateLimiter:
         root = await self._tree.root_of(partner_id)
         windows = await self.windows(root, limit_class)
         if self._redis is not None:
-            return await self._take_in_redis(root, windows, cost)
-        return self._take_in_memory(root, windows, cost)
+            return await self._take_in_redis(root, limit_class, windows, cost)
+        # The library keys a window by its rate too, so the class keeps equal rates apart.
+        return self._take_in_memory(f"{root}:{limit_class}", windows, cost)
 
     async def charge(self, partner_id: int, limit_class: str, cost: int) -> Budget:
         """Take ``cost`` SIMs from the partner's budget, or raise the seed's 403."""
@@ -268,10 +319,10 @@ class RateLimiter:
         root = await self._tree.root_of(partner_id)
         windows = await self.windows(root, limit_class)
         if self._redis is not None:
-            await self._redis.delete(*(self._key(root, item) for item in windows))
+            await self._redis.delete(*(self._key(root, limit_class, item) for item in windows))
             return
         for item in windows:
-            self._strategy.clear(item, str(root))
+            self._strategy.clear(item, f"{root}:{limit_class}")
 
     async def usage(self, partner_id: int) -> dict[str, list[dict[str, Any]]]:
         answer: dict[str, list[dict[str, Any]]] = {}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import unquote
 
+from m2mportal.services.clients import current_status
 from m2mportal.store import applications as app_store
 from m2mportal.store.database import Database, Row
 from m2mportal.vault import Vault, same_secret
@@ -50,8 +52,16 @@ def credentials(authorization: str | None, form: dict[str, str]) -> tuple[str, s
 
 
 async def authenticate(
-    db: Database, vault: Vault, client_id: str, secret: str
+    db: Database,
+    vault: Vault,
+    client_id: str,
+    secret: str,
+    now: datetime | None = None,
+    provisioning_seconds: float = 0.0,
 ) -> AuthenticatedClient:
+    """The client whose secret this is. Read from the database on every request, never a
+    cache: a rotated secret is refused and a just-provisioned application accepted at
+    once, in every process (``now``: the platform clock, to end provisioning on time)."""
     row = await app_store.get(db, client_id)
     kind = "rest"
     if row is None:
@@ -62,6 +72,9 @@ async def authenticate(
     stored = row["secret_enc"] if kind == "rest" else row["event_secret_enc"]
     if stored is None or not same_secret(secret, vault.decrypt(stored)):
         raise OAuthError(401, "invalid_client", "unknown client or wrong secret")
-    if row["status"] != "Active":
-        raise OAuthError(401, "invalid_client", f"client is not active (status {row['status']})")
+    status = row["status"]
+    if now is not None:
+        status = await current_status(db, row, now, provisioning_seconds)
+    if status != "Active":
+        raise OAuthError(401, "invalid_client", f"client is not active (status {status})")
     return AuthenticatedClient(row=row, kind=kind)

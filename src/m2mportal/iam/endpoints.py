@@ -135,7 +135,10 @@ def routes(platform: Platform) -> list[Route]:
         # HTTP Basic credentials did not pass through _form.
         _check("client_id", client_id, MAX_CHARS["client_id"])
         _check("client_secret", secret, MAX_CHARS["client_secret"])
-        client = await authenticate(platform.db, platform.vault, client_id, secret)
+        client = await authenticate(
+            platform.db, platform.vault, client_id, secret,
+            platform.clock.now(), settings.provisioning_seconds,
+        )  # fmt: skip
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
         scopes = (form.get("scope") or DEFAULT_SCOPE).split()

@@ -6,14 +6,15 @@ import re
 from typing import Any
 
 import msgspec
-from limits import parse_many
+from starlette.responses import Response
 
 from m2mportal.clock import iso
-from m2mportal.domain.errors import ApiError, bad_request, not_found
+from m2mportal.domain.errors import ApiError, not_found
 from m2mportal.gateway.endpoints import Call
 from m2mportal.models import (
     Application,
     ApplicationCredentials,
+    ApplicationSecrets,
     CatalogItem,
     ClockState,
     ImportResult,
@@ -24,8 +25,6 @@ from m2mportal.models import (
 )
 from m2mportal.services import applications, catalog, events, inventory, partners
 from m2mportal.store import partners as partner_store
-
-LIMIT_CLASSES = ("actions", "details", "history", "sms")
 
 
 def _pid(call: Call) -> int:
@@ -67,6 +66,24 @@ async def get_application(call: Call) -> Application:
     return await applications.get(call.platform, call.path["clientId"])
 
 
+def _no_store(secrets: ApplicationSecrets) -> Response:
+    # No cache or proxy on the way may keep a copy of a secret (RFC 9111 no-store).
+    return Response(
+        msgspec.json.encode(secrets),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+async def get_secrets(call: Call) -> Response:
+    return _no_store(await applications.secrets_of(call.platform, call.path["clientId"]))
+
+
+async def rotate_secret(call: Call) -> Response:
+    client_id, which = call.path["clientId"], call.body.which
+    return _no_store(await applications.rotate_secret(call.platform, client_id, which))
+
+
 async def change_application(call: Call) -> Application:
     return await applications.change(call.platform, call.path["clientId"], call.body)
 
@@ -105,44 +122,8 @@ async def create_profile(call: Call) -> CatalogItem:
 
 
 async def set_limits(call: Call) -> dict[str, list[str]]:
-    body: dict[str, Any] = call.body
-    problems = []
-    for limit_class, rates in body.items():
-        if limit_class not in LIMIT_CLASSES:
-            problems.append(f"{limit_class}: unknown class (use {', '.join(LIMIT_CLASSES)})")
-            continue
-        if not isinstance(rates, list) or not 1 <= len(rates) <= 4:
-            problems.append(f"{limit_class}: must be a list of 1 to 4 rate strings")
-            continue
-        for index, rate in enumerate(rates):
-            if not isinstance(rate, str) or not 3 <= len(rate) <= 64:
-                problems.append(
-                    f"{limit_class}[{index}]: must be a rate string like '1000/6 minutes'"
-                )
-                continue
-            try:
-                parse_many(rate)
-            except ValueError:
-                problems.append(
-                    f"{limit_class}[{index}]: {rate!r} is not a rate like '1000/6 minutes'"
-                )
-    if problems:
-        raise bad_request(*problems)
-    partner = await partner_store.get(call.platform.db, _pid(call))
-    if partner is None:
-        raise not_found(f"partner {_pid(call)} does not exist")
-    if partner["parent_id"] is not None:
-        raise bad_request(
-            f"partnerId: {_pid(call)} is a subunit; it shares the budget of its top partner,"
-            " set the limits there"
-        )
-    for limit_class, rates in body.items():
-        await partner_store.set_limits(
-            call.platform.db, _pid(call), limit_class, msgspec.json.encode(rates).decode()
-        )
-    call.platform.limiter.forget(_pid(call))
-    stored = await partner_store.get_limits(call.platform.db, _pid(call))
-    return {row["limit_class"]: msgspec.json.decode(row["rates"]) for row in stored}
+    p = call.platform
+    return await partners.set_limits(p.db, p.limiter, _pid(call), call.body)
 
 
 async def get_clock(call: Call) -> ClockState:

@@ -7,6 +7,7 @@ from m2mportal.models import (
     Application,
     ApplicationChange,
     ApplicationCredentials,
+    ApplicationSecrets,
     CatalogItem,
     ClockAdvance,
     ClockState,
@@ -24,6 +25,8 @@ from m2mportal.models import (
     Partner,
     PortalUserOut,
     PublishedEvent,
+    RotatedSecret,
+    SecretRotation,
     SubscriptionBacklog,
 )
 from m2mportal.operator import handlers as h
@@ -53,6 +56,11 @@ ENDPOINTS: list[Endpoint] = [
         "Change an application (ipWhitelist, readOnly, name)", body=ApplicationChange,
         response=Application),
     _op("DELETE", "/applications/{clientId}", h.delete_application, "Delete an application"),
+    _op("GET", "/applications/{clientId}/secrets", h.get_secrets,
+        "Show an application's client and event client secrets", response=ApplicationSecrets),
+    _op("POST", "/applications/{clientId}/secrets/rotate", h.rotate_secret,
+        "Replace the client or the event client secret (the old one is refused at once)",
+        body=SecretRotation, response=RotatedSecret),
     _op("POST", "/partners/{partnerId}/sims", h.add_sims,
         "Add SIM records (all or nothing)", body=NewSims, response=ImportResult, status=201),
     _op("POST", "/tariffs", h.create_tariff, "Create a tariff", body=NewTariff,

@@ -1,6 +1,9 @@
-"""API applications: register (REST and event credentials, subscriptions), read, change, delete.
+"""API applications: register (REST and event credentials, subscriptions), read, change,
+delete, show and rotate their secrets.
 
-Secrets are generated here, shown once to the caller, and stored only encrypted.
+Secrets are generated here and stored only encrypted (Fernet, retrievable: the operator
+and the portal can show them again); a rotation replaces one, and the token endpoint reads
+the secret from the database on every request, so the old one is refused at once.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from m2mportal.models import (
     Application,
     ApplicationChange,
     ApplicationCredentials,
+    ApplicationSecrets,
     NewApplication,
+    RotatedSecret,
     Subscription,
 )
 from m2mportal.platform import Platform, base_url
+from m2mportal.services.clients import current_status
 from m2mportal.services.partner_tree import PartnerTree
 from m2mportal.store import applications as app_store
 from m2mportal.store import partners as partner_store
-from m2mportal.store.database import Database, Row
+from m2mportal.store.database import Row
 from m2mportal.vault import new_secret
 
 
@@ -171,13 +177,15 @@ async def create_operator_client(platform: Platform, name: str) -> ApplicationCr
     )
 
 
-async def _view(db: Database, settings: Settings, row: Row) -> Application:
+async def _view(platform: Platform, row: Row) -> Application:
+    db, settings = platform.db, platform.settings
     subs = await app_store.subscriptions_of(db, row["client_id"])
+    status = await current_status(db, row, platform.clock.now(), settings.provisioning_seconds)
     return Application(
         client_id=row["client_id"],
         partner_id=row["partner_id"],
         name=row["name"],
-        status=row["status"],
+        status=status,
         read_only=bool(row["read_only"]),
         ip_whitelist=json.loads(row["ip_whitelist"]),
         user_type=row["user_type"],
@@ -195,16 +203,20 @@ async def _view(db: Database, settings: Settings, row: Row) -> Application:
     )
 
 
-async def get(platform: Platform, client_id: str) -> Application:
+async def _row(platform: Platform, client_id: str) -> Row:
     row = await app_store.get(platform.db, client_id)
     if row is None:
         raise not_found(f"application {client_id} does not exist")
-    return await _view(platform.db, platform.settings, row)
+    return row
+
+
+async def get(platform: Platform, client_id: str) -> Application:
+    return await _view(platform, await _row(platform, client_id))
 
 
 async def list_for_partner(platform: Platform, partner_id: int) -> list[Application]:
     rows = await app_store.list_for_partner(platform.db, partner_id)
-    return [await _view(platform.db, platform.settings, row) for row in rows]
+    return [await _view(platform, row) for row in rows]
 
 
 async def event_secrets(platform: Platform, partner_id: int) -> dict[str, str]:
@@ -215,6 +227,36 @@ async def event_secrets(platform: Platform, partner_id: int) -> dict[str, str]:
         for row in rows
         if row["event_secret_enc"]
     }
+
+
+def _secrets(platform: Platform, row: Row) -> dict[str, Any]:
+    event = row["event_secret_enc"]
+    return {
+        "client_id": row["client_id"],
+        "client_secret": platform.vault.decrypt(row["secret_enc"]),
+        "event_client_id": row["event_client_id"],
+        "event_client_secret": platform.vault.decrypt(event) if event else None,
+    }
+
+
+async def secrets_of(platform: Platform, client_id: str) -> ApplicationSecrets:
+    """Both secrets of an application, whole (the operator's and the portal's "show")."""
+    return ApplicationSecrets(**_secrets(platform, await _row(platform, client_id)))
+
+
+async def rotate_secret(platform: Platform, client_id: str, which: str) -> RotatedSecret:
+    """A new REST (``client``) or event (``event``) secret; the old one is refused from
+    now on. Tokens it already got stay valid until they expire, as in Keycloak."""
+    row = await _row(platform, client_id)
+    if which == "event" and row["event_client_id"] is None:
+        raise bad_request(f"which: {client_id} is an operator client, it has no event secret")
+    column = "secret_enc" if which == "client" else "event_secret_enc"
+    secret = new_secret()
+    now = iso(platform.clock.now())
+    await app_store.set_secret(platform.db, client_id, column, platform.vault.encrypt(secret), now)
+    values = _secrets(platform, row)
+    values["client_secret" if which == "client" else "event_client_secret"] = secret
+    return RotatedSecret(**values, rotated=which)  # type: ignore[arg-type]
 
 
 async def change(platform: Platform, client_id: str, spec: ApplicationChange) -> Application:

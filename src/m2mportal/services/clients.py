@@ -1,7 +1,10 @@
-"""What the gateway needs to know about an API client, cached for at most a few seconds.
+"""What the gateway needs to know about an API client, cached for at most a few seconds,
+and an application's status as everyone reads it.
 
 The contract lets a deleted application's tokens work for up to 5 s; within that bound the
-gateway answers from memory and the hot path makes no database round trip.
+gateway answers from memory and the hot path makes no database round trip. The status is
+never taken from that cache where it decides something new (the token endpoint, the
+operator API): ``current_status`` reads the row.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from m2mportal.clock import iso, parse_iso
 from m2mportal.store import applications as app_store
-from m2mportal.store.database import Database
+from m2mportal.store.database import Database, Row
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,24 @@ class ClientInfo:
     @property
     def active(self) -> bool:
         return self.status == "Active"
+
+
+async def current_status(db: Database, row: Row, now: datetime, provisioning_seconds: float) -> str:
+    """The application's status at ``now``.
+
+    Provisioning ends when its delay has passed, not when the background provisioner next
+    comes round (every 0.5 s, per process). The first reader that sees it end writes
+    ``Active`` before answering, so whoever is told ``Active`` (operator API, portal) can
+    get a token at once, from this process or any other sharing the database, whatever
+    their clocks say.
+    """
+    status: str = row["status"]
+    if status != "In Creation":
+        return status
+    if parse_iso(row["created_at"]) > now - timedelta(seconds=provisioning_seconds):
+        return status
+    await app_store.activate(db, row["client_id"], iso(now))
+    return "Active"
 
 
 class ClientCache:
@@ -69,5 +92,8 @@ class ClientCache:
             )
         if len(self._entries) > 50_000:
             self._entries.clear()
-        self._entries[key] = (now, info)
+        # An application still being provisioned is not kept: it has no token yet, and
+        # its status is about to change.
+        if info is None or info.status != "In Creation":
+            self._entries[key] = (now, info)
         return info

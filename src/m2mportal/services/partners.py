@@ -1,9 +1,15 @@
-"""Partners: the customer tree, its SIM counts, and creating partners and portal users."""
+"""Partners: the customer tree, its SIM counts, creating partners and portal users, and the
+rate limits the operator sets for a partner."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+
 from m2mportal.clock import Clock, iso
 from m2mportal.domain.errors import bad_request, conflict, not_found
+from m2mportal.gateway.limits import RateLimiter, check_rates
 from m2mportal.models import Partner, SubunitRef
 from m2mportal.services.partner_tree import PartnerTree
 from m2mportal.store import partners as partner_store
@@ -64,3 +70,30 @@ async def create_portal_user(
     await partner_store.insert_portal_user(
         db, partner_id, username, hash_password(password), iso(clock.now())
     )
+
+
+async def set_limits(
+    db: Database, limiter: RateLimiter, partner_id: int, classes: dict[str, Any]
+) -> dict[str, list[str]]:
+    """Replace the partner's rates of each class given (the others keep theirs); answers
+    every class the partner has its own rates for. All or nothing: one bad value stores none."""
+    problems = [p for name, rates in classes.items() for p in check_rates(name, rates)]
+    if not classes:
+        problems.append("body: name at least one class (actions, details, history, sms)")
+    if problems:
+        raise bad_request(*problems)
+    partner = await partner_store.get(db, partner_id)
+    if partner is None:
+        raise not_found(f"partner {partner_id} does not exist")
+    if partner["parent_id"] is not None:
+        raise bad_request(
+            f"partnerId: {partner_id} is a subunit; it shares the budget of its top partner,"
+            " set the limits there"
+        )
+    for limit_class, rates in classes.items():
+        await partner_store.set_limits(
+            db, partner_id, limit_class, msgspec.json.encode([r.strip() for r in rates]).decode()
+        )
+    limiter.forget(partner_id)
+    stored = await partner_store.get_limits(db, partner_id)
+    return {row["limit_class"]: msgspec.json.decode(row["rates"]) for row in stored}

@@ -57,6 +57,25 @@ async def activate_created(db: Database, now: str, created_before: str) -> int:
     )
 
 
+async def activate(db: Database, client_id: str, now: str) -> int:
+    """One application's provisioning finished (a no-op once it is Active)."""
+    return await db.execute(
+        "UPDATE applications SET status = 'Active', updated_at = :now"
+        " WHERE client_id = :id AND status = 'In Creation'",
+        {"now": now, "id": client_id},
+    )
+
+
+async def set_secret(db: Database, client_id: str, column: str, encrypted: str, now: str) -> int:
+    """Replace the REST (``secret_enc``) or the event (``event_secret_enc``) secret."""
+    if column not in ("secret_enc", "event_secret_enc"):
+        raise ValueError(column)
+    return await db.execute(
+        f"UPDATE applications SET {column} = :secret, updated_at = :now WHERE client_id = :id",
+        {"secret": encrypted, "now": now, "id": client_id},
+    )
+
+
 async def delete(db: Database, client_id: str) -> int:
     async with db.transaction():
         await db.execute("DELETE FROM subscriptions WHERE client_id = :id", {"id": client_id})
