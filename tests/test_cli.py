@@ -3,6 +3,7 @@ the CSV import (SQLite only: the commands share the services the API tests cover
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import re
@@ -16,11 +17,16 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from m2mportal import cli as cli_module
 from m2mportal import synthetic
 from m2mportal.cli import app
+from m2mportal.config import Settings
 from m2mportal.models import EVENT_TYPES
+from m2mportal.platform import open_platform
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A credentials line of the `make run` banner: "<who>  client_id=<id>  client_secret=<s>".
+CREDENTIALS = re.compile(r"^(\S.*?)\s+client_id=(\S+)\s+client_secret=(\S+)$")
 Run = Callable[..., Result]
 
 
@@ -183,6 +189,86 @@ def test_apps_create_errors(cli: Cli) -> None:
     assert result.exit_code == 2
     assert "ipWhitelist[0]: '1.2.3' is not an IPv4 address" in text(result.stderr)
     assert cli.query("SELECT COUNT(*) FROM applications") == [(0,)]
+
+
+def test_apps_secrets_prints_them_whole(cli: Cli) -> None:
+    partner = cli.partner()
+    created = cli.json("apps", "create", "--partner", str(partner), "--name", "fleet-api")
+    shown = cli.json("apps", "secrets", created["clientId"])
+    assert shown == {
+        key: created[key]
+        for key in ("clientId", "clientSecret", "eventClientId", "eventClientSecret")
+    }
+    cli.env["COLUMNS"] = "30"  # a narrow terminal must not cut a secret short
+    result = cli.run("apps", "secrets", created["clientId"])
+    assert result.exit_code == 0, result.stderr
+    assert f"clientSecret: {created['clientSecret']}" in lines(result.stdout)
+    assert f"eventClientSecret: {created['eventClientSecret']}" in lines(result.stdout)
+
+
+def test_apps_rotate_secret(cli: Cli) -> None:
+    partner = cli.partner()
+    created = cli.json("apps", "create", "--partner", str(partner), "--name", "fleet-api")
+    client_id = created["clientId"]
+    rotated = cli.json("apps", "rotate-secret", client_id, "--which", "event")
+    assert rotated["rotated"] == "event"
+    assert rotated["clientSecret"] == created["clientSecret"]
+    assert rotated["eventClientSecret"] != created["eventClientSecret"]
+    cli.env["COLUMNS"] = "30"
+    result = cli.run("apps", "rotate-secret", client_id, "--which", "client")
+    assert result.exit_code == 0, result.stderr
+    new = next(line for line in lines(result.stdout) if line.startswith("clientSecret: "))
+    new_secret = new.removeprefix("clientSecret: ")
+    assert new_secret != created["clientSecret"] and len(new_secret) >= 32
+    shown = cli.json("apps", "secrets", client_id)
+    assert shown["clientSecret"] == new_secret
+    assert shown["eventClientSecret"] == rotated["eventClientSecret"]
+
+
+def test_apps_secrets_errors(cli: Cli) -> None:
+    result = cli.run("apps", "secrets", "m2m-0000000000000000")
+    assert result.exit_code == 2
+    assert "application m2m-0000000000000000 does not exist" in text(result.stderr)
+    partner = cli.partner()
+    created = cli.json("apps", "create", "--partner", str(partner), "--name", "x")
+    result = cli.run("apps", "rotate-secret", created["clientId"], "--which", "both")
+    assert result.exit_code == 2
+    assert "--which" in text(result.stderr)
+    assert (
+        cli.json("apps", "secrets", created["clientId"])["clientSecret"] == created["clientSecret"]
+    )
+
+
+def test_run_banner_prints_the_demo_event_credentials(
+    cli: Cli, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make run` prints before serving (the serving itself is not started here)."""
+    for name, value in cli.env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+
+    async def banner() -> None:
+        platform = await open_platform(Settings.from_env())
+        try:
+            await cli_module._print_demo(platform)
+        finally:
+            await platform.close()
+
+    asyncio.run(banner())
+    out = lines(capsys.readouterr().out)
+    pairs = [CREDENTIALS.match(line) for line in out]
+    fields = {m[1]: (m[2], m[3]) for m in pairs if m}
+    rest, events = fields["demo application"], fields["demo application events"]
+    shown = cli.json("apps", "secrets", rest[0])
+    assert events == (shown["eventClientId"], shown["eventClientSecret"])
+    stream = next(line for line in out if line.startswith("event stream (simaction.v1): "))
+    subscription = stream.rsplit("/", 1)[1]
+    assert stream.endswith(f"/events/v1/sse/{subscription}")
+    assert cli.query("SELECT client_id FROM subscriptions WHERE id = ?", subscription) == [
+        (rest[0],)
+    ]
 
 
 def test_catalog_tariff(cli: Cli) -> None:

@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -217,6 +218,49 @@ def apps_list(partner: int = typer.Option(...), as_json: bool = JsonOpt) -> None
     console.print(table)
 
 
+class SecretKind(StrEnum):
+    client = "client"
+    event = "event"
+
+
+def _print_whole(value: Any, as_json: bool) -> None:
+    """Secrets as plain ``name: value`` lines: a table would cut them at the terminal's
+    width."""
+    data = msgspec.to_builtins(value)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    sys.stdout.write(
+        "".join(f"{key}: {'-' if item is None else item}\n" for key, item in data.items())
+    )
+
+
+@apps_app.command("secrets")
+def apps_secrets(client_id: str, as_json: bool = JsonOpt) -> None:
+    """Show an application's client secret and event client secret."""
+    from m2mportal.services import applications
+
+    async def work(p: Platform) -> Any:
+        return await applications.secrets_of(p, client_id)
+
+    _print_whole(_with_platform(work), as_json)
+
+
+@apps_app.command("rotate-secret")
+def apps_rotate_secret(
+    client_id: str,
+    which: SecretKind = typer.Option(..., help="The secret to replace: client or event."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Replace an application's client or event client secret; the old one stops working."""
+    from m2mportal.services import applications
+
+    async def work(p: Platform) -> Any:
+        return await applications.rotate_secret(p, client_id, which.value)
+
+    _print_whole(_with_platform(work), as_json)
+
+
 def _catalog(spec: Any, as_json: bool) -> None:
     from m2mportal.services import catalog
 
@@ -396,6 +440,11 @@ async def _print_demo(platform: Platform) -> None:
         ("operator client      ", creds.operator_client_id, creds.operator_client_secret),
     ):
         print(f"{who}  client_id={client_id}  client_secret={secret}")
+    print(
+        f"demo application events  client_id={creds.event_client_id}"
+        f"  client_secret={creds.event_client_secret}"
+    )
+    print(f"event stream ({creds.subscription_type}): {creds.subscription_url}")
     console.print(
         f"portal user {creds.portal_user!r}, password for this run: {creds.portal_password}"
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from m2mportal.models import NewApplication, NewOption, NewProfile, NewSim, NewTariff, Remarks
 from m2mportal.platform import Platform
 from m2mportal.services import applications, catalog, inventory, partners
+from m2mportal.services.applications import subscription_url
 from m2mportal.store import applications as app_store
 from m2mportal.store import partners as partner_store
 from m2mportal.synthetic import records
@@ -22,6 +23,11 @@ class DemoCredentials:
     subunits: list[int]
     client_id: str
     client_secret: str
+    event_client_id: str
+    event_client_secret: str
+    # The demo application's stream of SIM action events, and its event type.
+    subscription_url: str
+    subscription_type: str
     read_only_client_id: str
     read_only_client_secret: str
     operator_client_id: str
@@ -97,6 +103,12 @@ async def credentials(platform: Platform, partner_id: int) -> DemoCredentials:
     assert operator is not None
     password = new_secret(12)
     await partner_store.set_password(db, DEMO_USER, hash_password(password))
+    demo_app = apps["demo-app"]
+    subs = {
+        row["event_type"]: row["id"]
+        for row in await app_store.subscriptions_of(db, demo_app["client_id"])
+    }
+    event_type = "simaction.v1" if "simaction.v1" in subs else min(subs)
     sample = await db.fetch_val(
         "SELECT iccid FROM sims WHERE partner_id = :p AND status = 'Active' ORDER BY iccid LIMIT 1",
         {"p": partner_id},
@@ -104,8 +116,12 @@ async def credentials(platform: Platform, partner_id: int) -> DemoCredentials:
     return DemoCredentials(
         partner_id=partner_id,
         subunits=sorted((await platform.tree.descendants(partner_id)) - {partner_id}),
-        client_id=apps["demo-app"]["client_id"],
-        client_secret=vault.decrypt(apps["demo-app"]["secret_enc"]),
+        client_id=demo_app["client_id"],
+        client_secret=vault.decrypt(demo_app["secret_enc"]),
+        event_client_id=demo_app["event_client_id"],
+        event_client_secret=vault.decrypt(demo_app["event_secret_enc"]),
+        subscription_url=subscription_url(platform.settings, subs[event_type]),
+        subscription_type=event_type,
         read_only_client_id=apps["demo-readonly"]["client_id"],
         read_only_client_secret=vault.decrypt(apps["demo-readonly"]["secret_enc"]),
         operator_client_id=operator["client_id"],

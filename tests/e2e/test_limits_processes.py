@@ -101,7 +101,8 @@ class Servers:
         self.prefix = prefix
         self.started: list[Server] = []
 
-    def start(self, count: int) -> list[Server]:
+    def start(self, count: int, settings: dict[str, str] | None = None) -> list[Server]:
+        """``count`` processes; ``settings``: M2MP_* variables beyond the ones set here."""
         env = {
             **os.environ,
             "M2MP_DATABASE_URL": self.settings.database_url,
@@ -116,6 +117,7 @@ class Servers:
             "M2MP_PER_SIM_DELAY_MS": "0",
             "M2MP_LOG_LEVEL": "warning",
             "PYTHONUNBUFFERED": "1",
+            **(settings or {}),
         }
         for index, port in enumerate(free_ports(count)):
             log = self.folder / f"serve-{index}.log"
