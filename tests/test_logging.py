@@ -230,13 +230,13 @@ async def test_authorization_headers_and_tokens_never_reach_the_log(
         )
         error_list(answer, 500, "INTERNAL_SERVER_ERROR")
     # Library code logging a request's headers goes through the same redaction.
-    logging.getLogger("some.library").warning(
-        "headers %s", [(b"authorization", f"Bearer {token}".encode())]
-    )
+    library = logging.getLogger("some.library")
+    library.warning("headers %s", [(b"authorization", f"Bearer {token}".encode())])
+    library.warning("connecting to %s", "postgresql://m2m:pg-pass-123@127.0.0.1:5432/m2m")
 
     text = logged.everything()
     assert len([line for line in logged.lines() if "unhandled error" in line]) == 2
-    for leak in (token, created["clientSecret"], "portal-pass-1", "eyJ"):
+    for leak in (token, created["clientSecret"], "portal-pass-1", "pg-pass-123", "eyJ"):
         assert leak not in text, leak
     assert base64.b64encode(created["clientId"].encode()).decode()[:8] not in text
 

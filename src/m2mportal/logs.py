@@ -9,8 +9,8 @@ through the root logger and one formatter, so the same rules hold for all of the
   size. Rendering a rich traceback with locals cost 300-620 ms and 74-90 KB per error
   and printed the token endpoint's form, client secret included;
 - every value is redacted: keys that name a secret lose their value, and values that look
-  like a bearer/Basic credential, a JWT, ``secret=...`` or a long random string are
-  replaced, whatever the key.
+  like a bearer/Basic credential, a JWT, ``secret=...``, a URL's password or a long random
+  string are replaced, whatever the key.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ _SECRET_KEY = re.compile(
     r"secret|passw|pwd|token|authori[sz]ation|cookie|api[-_]?key|credential|bearer|private",
     re.IGNORECASE,
 )
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9_-]*){0,2}")
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
 _SECRET_PAIR = re.compile(
@@ -65,6 +66,7 @@ def redact_text(text: str, limit: int = VALUE_CHARS) -> str:
     """``text`` with every credential-looking part replaced, then cut to ``limit``
     characters (in that order: a cut must not leave half a secret unrecognised)."""
     text = text[: 20 * limit]
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + "@", text)
     text = _JWT.sub(REDACTED, text)
     text = _AUTH_SCHEME.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
