@@ -111,7 +111,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     _state.pop("remove")()
     handler.close()
-    problems = scan(_state["path"], SECRETS)
+    try:
+        problems = scan(_state["path"], SECRETS)
+    except OSError as exc:  # the temp folder was removed under us: nothing to scan
+        problems = [f"log scan: cannot read {_state['path']}: {exc}"]
     if not problems:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
