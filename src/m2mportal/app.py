@@ -76,4 +76,6 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
     )
     errors.install(app, platform.clock)
     app.state.platform = platform
+    # A trailing-slash redirect would build its Location from the Host header: 404 instead.
+    app.router.redirect_slashes = False
     return app
