@@ -14,7 +14,7 @@ from m2mportal import API_BASE, docs_ui, logs, maintenance, ops
 from m2mportal.actions import worker
 from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.events import asyncapi, streams
-from m2mportal.gateway import errors, openapi
+from m2mportal.gateway import errors
 from m2mportal.gateway.endpoints import build_routes
 from m2mportal.iam import endpoints as iam
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
@@ -39,9 +39,8 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
     # Entry points configure logging first; an app built without them (tests, an ASGI
     # server's factory) must still never render a rich traceback with locals.
     logs.configure_once(platform.settings)
-    document = openapi.build(
-        [(API_ENDPOINTS, API_BASE, ""), (OPERATOR_ENDPOINTS, OPERATOR_BASE, "operator_")],
-        "M2M Service Portal 3.0 REST API (m2mportal)",
+    customer_doc, operator_doc = docs_ui.documents(
+        platform.settings, API_ENDPOINTS, OPERATOR_ENDPOINTS, OPERATOR_BASE
     )
     metrics = ops.Metrics()
 
@@ -69,13 +68,13 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
             *iam.routes(platform),
             *streams.routes(platform),
             *ops.routes(platform, metrics),
-            *docs_ui.routes(document, asyncapi.build(base_url(platform.settings))),
+            *docs_ui.routes(
+                customer_doc, operator_doc, asyncapi.build(base_url(platform.settings))
+            ),
         ],
         middleware=[Middleware(ops.MetricsMiddleware, metrics=metrics)],
         lifespan=lifespan,
     )
     errors.install(app, platform.clock)
     app.state.platform = platform
-    # A trailing-slash redirect would build its Location from the Host header: 404 instead.
-    app.router.redirect_slashes = False
     return app

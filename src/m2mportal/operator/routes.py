@@ -29,6 +29,7 @@ from m2mportal.models import (
     SecretRotation,
     SubscriptionBacklog,
 )
+from m2mportal.operator import examples as ex
 from m2mportal.operator import handlers as h
 
 
@@ -37,48 +38,122 @@ def _op(method: str, path: str, handler: h.Any, summary: str, **kw: h.Any) -> En
     return Endpoint(method, path, handler, summary, "Operator", role="operator", **kw)
 
 
+_SECRETS = (
+    " The answer is sent with `Cache-Control: no-store`; secrets are stored encrypted and"
+    " never logged."
+)
+
 ENDPOINTS: list[Endpoint] = [
     _op("POST", "/partners", h.create_partner, "Create a partner or subunit",
-        body=NewPartner, response=Partner, status=201),
+        body=NewPartner, response=Partner, status=201,
+        description="Creates a customer account; with `parentPartnerId` a subunit of that"
+        " partner (subunits share their top partner's rate-limit budget).",
+        request_example=ex.NEW_PARTNER, response_example=ex.PARTNER_VIEW),
     _op("GET", "/partners/{partnerId}", h.get_partner, "Get a partner with subunits",
-        response=Partner),
+        response=Partner,
+        description="The partner, its direct subunits and its SIM counts per status.",
+        response_example=ex.PARTNER_VIEW),
     _op("POST", "/partners/{partnerId}/portal-users", h.create_portal_user,
         "Create a portal user (technical contact)", body=NewPortalUser, response=PortalUserOut,
-        status=201, errors=(400, 401, 403, 404, 409)),
+        status=201, errors=(400, 401, 403, 404, 409),
+        description="A login for the partner's portal (its technical contact). The password"
+        " is stored as a slow salted hash; a taken username answers 409.",
+        request_example=ex.NEW_PORTAL_USER, response_example=ex.PORTAL_USER),
     _op("POST", "/partners/{partnerId}/applications", h.register_application,
         "Register an application (credentials are shown once)", body=NewApplication,
-        response=ApplicationCredentials, status=201),
+        response=ApplicationCredentials, status=201,
+        description="Registers an API application: REST client credentials, event (IRIS)"
+        " client credentials and one subscription per chosen event type. It starts `In"
+        " Creation` and turns `Active` after the provisioning delay; its token works from"
+        " that moment." + _SECRETS,
+        request_example=ex.NEW_APPLICATION, response_example=ex.CREDENTIALS),
     _op("GET", "/partners/{partnerId}/applications", h.list_applications,
-        "List a partner's applications", response=list[Application]),
+        "List a partner's applications", response=list[Application],
+        description="The partner's applications with their status, rights and subscriptions;"
+        " secrets are not listed (see `.../secrets`).",
+        response_example=[ex.APPLICATION]),
     _op("GET", "/applications/{clientId}", h.get_application, "Get an application",
-        response=Application),
+        response=Application,
+        description="One application: status (`In Creation`, `Active`, `Deleting`), rights,"
+        " IP whitelist, subunits and subscriptions.",
+        response_example=ex.APPLICATION),
     _op("PATCH", "/applications/{clientId}", h.change_application,
         "Change an application (ipWhitelist, readOnly, name)", body=ApplicationChange,
-        response=Application),
-    _op("DELETE", "/applications/{clientId}", h.delete_application, "Delete an application"),
+        response=Application,
+        description="Changes the given fields only; the gateway applies them within seconds"
+        " to the application's existing tokens.",
+        request_example=ex.APPLICATION_CHANGE, response_example=ex.APPLICATION),
+    _op("DELETE", "/applications/{clientId}", h.delete_application, "Delete an application",
+        response=dict[str, str],
+        description="Deletes the application; its tokens stop working within 5 seconds.",
+        response_example=ex.DELETED),
     _op("GET", "/applications/{clientId}/secrets", h.get_secrets,
-        "Show an application's client and event client secrets", response=ApplicationSecrets),
+        "Show an application's client and event client secrets", response=ApplicationSecrets,
+        description="The application's REST and event client secrets, whole (the seed"
+        " portal's \"Show IRIS Client Secrets\")." + _SECRETS,
+        response_example=ex.SECRETS),
     _op("POST", "/applications/{clientId}/secrets/rotate", h.rotate_secret,
         "Replace the client or the event client secret (the old one is refused at once)",
-        body=SecretRotation, response=RotatedSecret),
+        body=SecretRotation, response=RotatedSecret,
+        description="Makes a new REST (`client`) or event (`event`) client secret; the old"
+        " one is refused from this moment, tokens already issued run until they expire."
+        + _SECRETS,
+        request_example=ex.ROTATION, response_example=ex.ROTATED),
     _op("POST", "/partners/{partnerId}/sims", h.add_sims,
-        "Add SIM records (all or nothing)", body=NewSims, response=ImportResult, status=201),
+        "Add SIM records (all or nothing)", body=NewSims, response=ImportResult, status=201,
+        description="Adds up to 10,000 SIM records to the partner's inventory in one"
+        " transaction: any invalid or duplicate record answers 400 naming it"
+        " (`sims[3].iccid: ...`) and nothing is added. `m2mportal sims import` streams CSV"
+        " files of any size through the same service.",
+        request_example=ex.NEW_SIMS, response_example=ex.IMPORTED),
     _op("POST", "/tariffs", h.create_tariff, "Create a tariff", body=NewTariff,
-        response=CatalogItem, status=201),
+        response=CatalogItem, status=201,
+        description="A tariff SIMs can be activated on or changed to; `bindingMonths` is its"
+        " binding period (termination inside it needs `force`).",
+        request_example=ex.NEW_TARIFF, response_example=ex.CATALOG_ITEM),
     _op("POST", "/options", h.create_option, "Create an option", body=NewOption,
-        response=CatalogItem, status=201),
+        response=CatalogItem, status=201,
+        description="An option SIMs can book (`bookoption`), e.g. \"Parallel Sessions\".",
+        request_example=ex.NEW_OPTION, response_example={**ex.CATALOG_ITEM, "id": 2,
+                                                          "name": "Parallel Sessions"}),
     _op("POST", "/materials", h.create_material, "Create a SIM material", body=NewMaterial,
-        response=CatalogItem, status=201),
+        response=CatalogItem, status=201,
+        description="A SIM material customers can order, with its SIM type and minimum"
+        " order quantity.",
+        request_example=ex.NEW_MATERIAL, response_example={**ex.CATALOG_ITEM, "id": 3,
+                                                            "name": "eSIM profile"}),
     _op("POST", "/profiles", h.create_profile, "Create a limit, fraud or cost-limit profile",
-        body=NewProfile, response=CatalogItem, status=201),
+        body=NewProfile, response=CatalogItem, status=201,
+        description="A profile the rules engine evaluates on the simulated traffic: `limit`"
+        " (sessions or volume per period, two levels), `fraud` (device or location fraud) or"
+        " `costLimit` (SMS or voice cost, two levels); `rules` as in docs/api.md.",
+        request_example=ex.NEW_PROFILE, response_example={**ex.CATALOG_ITEM, "id": 3,
+                                                           "name": "Standard session limit"}),
     _op("PUT", "/partners/{partnerId}/limits", h.set_limits,
-        "Set a partner's rate limits per class", body=LimitsBody, response=dict[str, list[str]]),
+        "Set a partner's rate limits per class", body=LimitsBody, response=dict[str, list[str]],
+        description="Replaces the rate limits of the given classes (`actions`, `details`,"
+        " `history`, `sms`), each a list of rate strings such as `\"1000/6 minutes\"`;"
+        " the classes left out keep theirs. Answers every class's limits in force.",
+        request_example=ex.LIMITS, response_example=ex.LIMITS_SET),
     _op("GET", "/subscriptions/{subscriptionId}", h.get_subscription,
         "A subscription's backlog: undelivered events, oldest undelivered, last delivered",
-        response=SubscriptionBacklog),
+        response=SubscriptionBacklog,
+        description="How far an application's event subscription is behind: undelivered"
+        " events, the oldest undelivered, the last delivered, and whether a stream is open.",
+        response_example=ex.BACKLOG),
     _op("POST", "/events/test", h.publish_test_event, "Publish a test event to a partner",
-        body=NewTestEvent, response=PublishedEvent, status=201),
-    _op("GET", "/clock", h.get_clock, "Read the platform clock", response=ClockState),
+        body=NewTestEvent, response=PublishedEvent, status=201,
+        description="Publishes a sample event of the given type to the partner's"
+        " subscriptions, to try a stream client.",
+        request_example=ex.TEST_EVENT, response_example=ex.PUBLISHED),
+    _op("GET", "/clock", h.get_clock, "Read the platform clock", response=ClockState,
+        description="The platform's time and its offset from real time (moved by"
+        " `/clock/advance`).",
+        response_example=ex.CLOCK),
     _op("POST", "/clock/advance", h.advance_clock, "Move the simulated clock forward",
-        body=ClockAdvance, response=ClockState),
+        body=ClockAdvance, response=ClockState,
+        description="Moves the simulated clock forward, so periods, retention and"
+        " notifications can be reached without waiting. Rate-limit windows run on real time"
+        " and do not move.",
+        request_example=ex.ADVANCE, response_example=ex.ADVANCED),
 ]  # fmt: skip
