@@ -311,6 +311,14 @@ async def test_repeated_json_keys_are_400_naming_the_key(tenant: Tenant) -> None
     assert answer.status_code == 202, answer.text
 
 
+async def test_a_body_nested_too_deeply_is_400(tenant: Tenant) -> None:
+    for depth in (1_500, 100_000):
+        rules = b"[" * depth + b"1, 2" + b"]" * depth
+        raw = b'{"kind": "limit", "name": "deep", "rules": {"x": %s}}' % rules
+        answer = await tenant.world.op("POST", "/profiles", content=raw)
+        assert bad(answer, "body") == ["body: nested too deeply"]
+
+
 # --- the token endpoint ----------------------------------------------------------------------
 
 

@@ -126,6 +126,8 @@ async def _decode_body(request: Request, body_type: Any) -> tuple[bytes, Any]:
         body = msgspec.json.decode(raw, type=body_type)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise bad_request(validation_problem(exc, "body")) from exc
+    except RecursionError as exc:  # [[[[...]]]] a thousand deep
+        raise bad_request(inputs.TOO_DEEP) from exc
     problems = inputs.body_problems(raw)
     if problems:
         raise bad_request(*problems)
