@@ -158,7 +158,8 @@ class GuardWorld:
 
     world: World
     tariff_id: int
-    profile_id: int
+    profile_ids: dict[str, int]
+    material_id: int
     option_ids: tuple[int, int]
     victim: Node
     unit_one: Node
@@ -244,6 +245,13 @@ def sim_identifiers(serial: int) -> dict[str, str]:
     }
 
 
+PROFILE_RULES: dict[str, dict[str, Any]] = {
+    "limit": {"type": "sessions", "period": "month", "levels": [5, 10]},
+    "fraud": {"deviceFraud": True},
+    "costLimit": {"type": "SMS", "levels": [10, 20]},
+}
+
+
 async def _node(world: World, name: str, serials: range, parent: int | None = None) -> Node:
     partner_id = await world.partner(name, parent=parent)
     sims = [sim_identifiers(serial) for serial in serials]
@@ -272,10 +280,15 @@ async def build_world(world: World) -> GuardWorld:
         answer = await world.op("POST", "/options", json={"name": f"Guard option {n}"})
         assert answer.status_code == 201, answer.text
         options.append(int(answer.json()["id"]))
-    profile = await world.op(
-        "POST", "/profiles", json={"kind": "fraud", "name": "Guard", "rules": {"deviceFraud": True}}
-    )
-    assert profile.status_code == 201, profile.text
+    profiles = {}
+    for kind, rules in PROFILE_RULES.items():
+        answer = await world.op(
+            "POST", "/profiles", json={"kind": kind, "name": kind, "rules": rules}
+        )
+        assert answer.status_code == 201, answer.text
+        profiles[kind] = int(answer.json()["id"])
+    material = await world.op("POST", "/materials", json={"name": "Guard eSIM", "simType": "eSIM"})
+    assert material.status_code == 201, material.text
     victim = await _node(world, f"Victim Corp {tag}", range(1, 3))
     unit_one = await _node(world, f"Victim Unit One {tag}", range(3, 5), victim.partner_id)
     unit_two = await _node(world, f"Victim Unit Two {tag}", range(5, 7), victim.partner_id)
@@ -299,7 +312,8 @@ async def build_world(world: World) -> GuardWorld:
     return GuardWorld(
         world=world,
         tariff_id=tariff,
-        profile_id=int(profile.json()["id"]),
+        profile_ids=profiles,
+        material_id=int(material.json()["id"]),
         option_ids=(options[0], options[1]),
         victim=victim,
         unit_one=unit_one,
@@ -344,7 +358,7 @@ class Request:
         return f"{self.method} {self.path} {self.params or ''} {self.body or ''}"
 
 
-def _path_values(objects: Objects) -> dict[str, str]:
+def path_values(objects: Objects) -> dict[str, str]:
     return {
         "partnerId": str(objects.partner_id),
         "iccid": objects.sim["iccid"],
@@ -362,7 +376,11 @@ def _body_values(guard: GuardWorld, objects: Objects) -> dict[str, Any]:
         "targetPartnerId": objects.target_partner_id,
         "subunits": [objects.target_partner_id],
         "tariffId": guard.tariff_id,
-        "fraudProfileId": guard.profile_id,
+        "limitProfileId": guard.profile_ids["limit"],
+        "fraudProfileId": guard.profile_ids["fraud"],
+        "costLimitProfileId": guard.profile_ids["costLimit"],
+        "materialId": guard.material_id,
+        "subunitId": objects.target_partner_id,
         "optionId": guard.option_ids[0],
         "fromOptionId": guard.option_ids[0],
         "toOptionId": guard.option_ids[1],
@@ -373,10 +391,16 @@ def _body_values(guard: GuardWorld, objects: Objects) -> dict[str, Any]:
 OPTIONAL_FILL = ("tariffId", "fraudProfileId", "euiccid")
 
 
+def references(guard: GuardWorld) -> dict[str, Any]:
+    """Fields that name other objects, with the victim's real ones (not SIM identifiers)."""
+    values = _body_values(guard, guard.objects(guard.victim))
+    return {k: v for k, v in values.items() if k not in SIM_KINDS}
+
+
 def fill(guard: GuardWorld, op: Operation, objects: Objects) -> Request:
     """The smallest valid request of ``op`` naming ``objects``: path parameters and
     identifiers by name, every other required field from its schema."""
-    values = _path_values(objects)
+    values = path_values(objects)
     path = op.path
     for name in op.path_names():
         if name not in values:
