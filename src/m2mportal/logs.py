@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import sys
-import traceback
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
@@ -107,22 +107,34 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
     return redact_text(text)
 
 
+# Fields the pipeline itself fills in (the exception's are redacted as they are made).
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "exc_info", "stack_info"})
+
+
+def _redact_field(key: str, value: Any) -> Any:
+    if key in _OWN_FIELDS:
+        return value
+    return REDACTED if _SECRET_KEY.search(key) else _redact_value(value)
+
+
 def redact(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
     """A structlog processor: no secret in any key or value."""
-    return {
-        key: REDACTED if _SECRET_KEY.search(key) else _redact_value(value)
-        for key, value in event.items()
-    }
+    return {key: _redact_field(key, value) for key, value in event.items()}
+
+
+def _short_path(path: str) -> str:
+    return "/".join(path.replace("\\", "/").rsplit("/", 2)[-2:])
 
 
 def _frames(tb: TracebackType | None, limit: int) -> str:
-    # lookup_lines=False: no source file is read; capture_locals stays off.
-    stack = traceback.StackSummary.extract(traceback.walk_tb(tb), limit=-limit, lookup_lines=False)
-    parts = []
-    for frame in stack:
-        where = "/".join(frame.filename.replace("\\", "/").rsplit("/", 2)[-2:])
-        parts.append(f"{where}:{frame.lineno} in {frame.name}")
-    return " > ".join(parts)
+    """``file:line in function`` of the innermost frames: code names only, never a local
+    variable or a source line (nothing is read from disk)."""
+    found: deque[tuple[str, int, str]] = deque(maxlen=limit)
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        found.append((code.co_filename, tb.tb_lineno, code.co_name))
+        tb = tb.tb_next
+    return " > ".join(f"{_short_path(name)}:{line} in {fn}" for name, line, fn in found)
 
 
 def describe(exc: BaseException) -> str:
@@ -175,7 +187,7 @@ def _from_standard_library(logger: WrappedLogger, method: str, event: EventDict)
     event.pop("_record", None)
     if event.pop("_from_structlog", False):
         return event
-    return redact(logger, method, exception_fields(logger, method, event))
+    return exception_fields(logger, method, redact(logger, method, event))
 
 
 def _text(logger: WrappedLogger, method: str, event: EventDict) -> str:
@@ -257,8 +269,8 @@ def configure(level: str = "info", fmt: str = "text") -> None:
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             _TIMESTAMP,
-            exception_fields,
             redact,
+            exception_fields,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
