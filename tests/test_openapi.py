@@ -35,10 +35,12 @@ CUSTOMER_DOCS = "/v3/api-docs"
 OPERATOR_DOCS = "/v3/api-docs/operator"
 DOCS = (CUSTOMER_DOCS, OPERATOR_DOCS)
 METHODS = {"get", "post", "put", "patch", "delete"}
+_ICCID = "89882806660004909182"
+_EID = "89049066000000000000000000123422"
 # Example values of path parameters, to call every operation.
 PATH_VALUES = {
     "partnerId": "100013",
-    "iccid": "89882806660004909182",
+    "iccid": _ICCID,
     "signupId": "708855306",
     "clientId": "m2m-0000000000000000",
     "subscriptionId": "sub-00000000000000000000",
@@ -243,37 +245,94 @@ async def test_the_authorize_requests_get_a_token_that_works(
 # --- exact enough for schemathesis --------------------------------------------------------------
 
 
-async def test_selectors_take_exactly_one_identifier_as_the_server_does(
+async def _agree(
+    client: httpx.AsyncClient,
+    document: dict[str, Any],
+    headers: dict[str, str],
+    cases: list[tuple[str, str, str, Any, bool]],
+) -> None:
+    """For each (method, path template, path, body, valid): the document's verdict on the
+    body is the server's (a valid body passes validation, an invalid one answers 400)."""
+    for method, template, path, body, valid in cases:
+        op = document["paths"][template][method]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        assert _validator(document, schema).is_valid(body) == valid, (template, body)
+        answer = await client.request(method.upper(), path, headers=headers, json=body)
+        assert (answer.status_code != 400) == valid, (path, body, answer.text)
+
+
+async def test_bodies_are_judged_by_the_document_as_by_the_server(
     world: World, client: httpx.AsyncClient
 ) -> None:
-    """The document's verdict on a body is the server's: valid bodies pass validation,
-    invalid ones answer 400."""
+    """Exactly one identifier per selector, each action's own identifiers and rules."""
     document = await _document(client, CUSTOMER_DOCS)
     partner = await world.partner()
     sim = (await world.synthetic_sims(partner, 1))[0]
     headers = await world.headers_for(await world.app(partner))
     iccid, imsi = sim["iccid"], sim["imsi"]
-    cases = [
-        ("details", {"iccid": iccid}, True),
-        ("details", {"imsi": imsi, "iccid": None}, True),
-        ("details", {}, False),
-        ("details", {"iccid": iccid, "imsi": imsi}, False),
-        ("details", {"iccid": "1234"}, False),
-        ("details", {"serial": iccid}, False),
-        ("actions/suspend?dryRun=true", {"sims": [{"iccid": iccid}]}, True),
-        ("actions/suspend?dryRun=true", {"sims": [{"imsi": imsi}]}, False),
-        ("actions/suspend?dryRun=true", {"sims": [{"iccid": iccid, "msisdn": "4915"}]}, False),
-        ("actions/suspend?dryRun=true", {"sims": []}, False),
-        ("actions/activation?dryRun=true", {"sims": [{"imsi": imsi}]}, True),
-        ("actions/bindeuiccid?dryRun=true", {"sims": [{"iccid": iccid}], "unbind": True}, True),
-        ("actions/bindeuiccid?dryRun=true", {"sims": [{"imsi": imsi}], "unbind": True}, False),
-    ]
-    for target, body, valid in cases:
-        route = f"{API_BASE}/partners/{{partnerId}}/sims/{target.split('?')[0]}"
-        schema = document["paths"][route]["post"]["requestBody"]["content"]["application/json"]
-        assert _validator(document, schema["schema"]).is_valid(body) == valid, (target, body)
-        answer = await world.api("POST", f"/partners/{partner}/sims/{target}", headers, json=body)
-        assert (answer.status_code != 400) == valid, (target, body, answer.text)
+    sims = f"{API_BASE}/partners/{{partnerId}}/sims"
+    real = f"{API_BASE}/partners/{partner}/sims"
+
+    def action(name: str, body: Any, valid: bool) -> tuple[str, str, str, Any, bool]:
+        return ("post", f"{sims}/actions/{name}", f"{real}/actions/{name}?dryRun=true", body,
+                valid)  # fmt: skip
+
+    def details(body: Any, valid: bool) -> tuple[str, str, str, Any, bool]:
+        return ("post", f"{sims}/details", f"{real}/details", body, valid)
+
+    await _agree(client, document, headers, [
+        details({"iccid": iccid}, True),
+        details({"imsi": imsi, "iccid": None}, True),
+        details({}, False),
+        details({"iccid": iccid, "imsi": imsi}, False),
+        details({"iccid": "1234"}, False),
+        details({"serial": iccid}, False),
+        action("suspend", {"sims": [{"iccid": iccid}]}, True),
+        action("suspend", {"sims": [{"imsi": imsi}]}, False),
+        action("suspend", {"sims": [{"iccid": iccid, "msisdn": "4915"}]}, False),
+        action("suspend", {"sims": []}, False),
+        action("activation", {"sims": [{"imsi": imsi}]}, True),
+        action("bindeuiccid", {"sims": [{"iccid": iccid}], "unbind": True}, True),
+        action("bindeuiccid", {"sims": [{"imsi": imsi}], "unbind": True}, False),
+        action("bindeuiccid", {"sims": [{"iccid": iccid, "euiccid": None}]}, False),
+        action("bindeuiccid", {"sims": [{"iccid": iccid, "euiccid": _EID}], "unbind": True},
+               False),
+        action("changeoption", {"sims": [{"iccid": iccid}] * 2, "fromOptionId": 1,
+                                "toOptionId": 2}, False),
+        action("modifyprofiles", {"sims": [{"iccid": iccid}], "staticIpsPerApn": []}, False),
+        action("modifyprofiles", {"sims": [{"iccid": iccid}], "limitProfileId": None}, False),
+        action("modifyprofiles", {"sims": [{"iccid": iccid}],
+                                  "staticIpsPerApn": [{"apn": "a"}, {"apn": "a"}]}, False),
+        action("modifyremarks", {"sims": [{"iccid": iccid}], "remarks": {"remark2": None}},
+               False),
+        action("modifyremarks", {"sims": [{"iccid": iccid}], "remarks": {"remark2": "x\u0000"}},
+               False),
+        action("modifyremarks", {"sims": [{"iccid": iccid}], "remarks": {"remark2": ""}}, True),
+    ])  # fmt: skip
+
+
+async def test_operator_bodies_are_judged_by_the_document_as_by_the_server(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    document = await _document(client, OPERATOR_DOCS)
+    partner = await world.partner()
+    limits = f"{OPERATOR_BASE}/partners/{{partnerId}}/limits"
+    apps = f"{OPERATOR_BASE}/partners/{{partnerId}}/applications"
+    sims = f"{OPERATOR_BASE}/partners/{{partnerId}}/sims"
+    here = f"{OPERATOR_BASE}/partners/{partner}"
+    twice = ["203.0.113.7", "203.0.113.7"]
+    await _agree(client, document, world.operator, [
+        ("put", limits, f"{here}/limits", {}, False),
+        ("put", limits, f"{here}/limits", {"details": ["2000/6 minutes"]}, True),
+        ("put", limits, f"{here}/limits", {"detail": ["2000/6 minutes"]}, False),
+        ("put", limits, f"{here}/limits", {"sms": ["30/2 days"]}, False),
+        ("post", apps, f"{here}/applications", {"name": "a", "ipWhitelist": twice}, False),
+        ("post", apps, f"{here}/applications", {"name": "a\u0000"}, False),
+        ("post", apps, f"{here}/applications", {"name": "a", "subunits": [partner]}, False),
+        ("post", apps, f"{here}/applications", {"name": "a", "userType": "Subunit"}, False),
+        ("post", sims, f"{here}/sims", {"sims": [{"iccid": ""}]}, False),
+        ("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "imsi": "26201"}]}, False),
+    ])  # fmt: skip
 
 
 async def test_path_ids_and_query_parameters_have_patterns_and_bounds(

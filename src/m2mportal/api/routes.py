@@ -8,7 +8,7 @@ from m2mportal.api import actions, partners, sims, usage
 from m2mportal.api import examples as ex
 from m2mportal.domain.actions import CATALOGUE, ActionSpec
 from m2mportal.gateway.endpoints import Endpoint
-from m2mportal.gateway.openapi import error_example, sims_items
+from m2mportal.gateway.openapi import binding_rules, error_example, merge, sims_rules
 from m2mportal.models import (
     ActionAccepted,
     ActionPage,
@@ -45,6 +45,26 @@ _ACTION_ANSWERS: dict[int, tuple[str, object, object]] = {
 }  # fmt: skip
 
 
+# The catalogue's request checks that a schema can say (the others answer 400 by name).
+_PROFILE_IDS = ("limitProfileId", "fraudProfileId", "costLimitProfileId")
+_ACTION_RULES: dict[str, dict[str, Any]] = {
+    "modifyprofiles": {
+        "anyOf": [
+            *({"required": [name], "properties": {name: {"type": "integer"}}}
+              for name in _PROFILE_IDS),
+            {"required": ["staticIpsPerApn"], "properties": {"staticIpsPerApn": {"minItems": 1}}},
+        ],
+        "properties": {"staticIpsPerApn": {"uniqueItems": True}},
+    },
+}  # fmt: skip
+
+
+def _body_schema(spec: ActionSpec) -> dict[str, Any]:
+    if spec.entries == "binding":
+        return binding_rules()
+    return merge(sims_rules(spec.identifiers, spec.single), _ACTION_RULES.get(spec.path, {}))
+
+
 def _action(spec: ActionSpec) -> Endpoint:
     binding = spec.entries == "binding"
     kinds = ", ".join(f"`{kind}`" for kind in spec.identifiers)
@@ -67,7 +87,7 @@ def _action(spec: ActionSpec) -> Endpoint:
         response_example=ex.ACTION_ACCEPTED,
         request_headers=("Idempotency-Key",),
         answers=dict(_ACTION_ANSWERS),
-        body_properties=sims_items(spec.identifiers, binding),
+        body_schema=_body_schema(spec),
     )
 
 

@@ -81,12 +81,12 @@ class Endpoint:
     path_docs: dict[str, str] = field(default_factory=dict)
     # OpenAPI only (gateway/openapi.py): examples, documented request headers, answers
     # beyond `status` and `errors` {code: (description, type, example)}, and JSON-schema
-    # keywords per body property that the body's type cannot say.
+    # keywords the body's type cannot say (merged into its schema, "properties" per field).
     request_example: Any = None
     response_example: Any = None
     request_headers: tuple[str, ...] = ()
     answers: dict[int, tuple[str, Any, Any]] = field(default_factory=dict)
-    body_properties: dict[str, Any] = field(default_factory=dict)
+    body_schema: dict[str, Any] = field(default_factory=dict)
 
 
 def _encode(result: Any, status: int) -> Response:

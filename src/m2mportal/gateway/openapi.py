@@ -18,10 +18,12 @@ from typing import Any
 import msgspec
 
 from m2mportal import __version__
+from m2mportal.domain.actions import Remarks as RemarksChange
 from m2mportal.domain.identifiers import KINDS
 from m2mportal.gateway.endpoints import MAX_BODY_BYTES, Endpoint
+from m2mportal.gateway.inputs import MAX_PATH_CHARS, MAX_QUERY_CHARS
 from m2mportal.gateway.limits import EXCEEDED
-from m2mportal.models import ErrorBody, SimSelector
+from m2mportal.models import ErrorBody, NewSim, SimSelector
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_]+)(?::[a-z]+)?}")
 _REF = "#/components/schemas/{name}"
@@ -32,6 +34,10 @@ SCOPES = {
 }
 _TIMESTAMP = "2025-08-28 11:25:49"
 _NUMERIC_ID = r"^[1-9][0-9]{0,17}$"
+# What the edge refuses (gateway/inputs.py): a NUL in any string of a JSON body; a control
+# character in a query value.
+_NO_NUL = "^[^\\u0000]*$"
+_NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 
 
 @dataclass(frozen=True)
@@ -96,27 +102,79 @@ def selector(kinds: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def sims_items(kinds: Sequence[str], binding: bool = False) -> dict[str, Any]:
-    """``body_properties`` of a SIM action: what each entry of ``sims`` may be."""
-    if binding:
-        entry: dict[str, Any] = {
+def sims_rules(kinds: Sequence[str], single: bool = False) -> dict[str, Any]:
+    """``body_schema`` of a SIM action: each entry of ``sims`` selects one SIM by exactly
+    one of ``kinds``; a single-SIM action takes one."""
+    sims: dict[str, Any] = {"items": selector(kinds)}
+    if single:
+        sims["maxItems"] = 1
+    return {"properties": {"sims": sims}}
+
+
+def binding_rules() -> dict[str, Any]:
+    """``body_schema`` of bindeuiccid: each SIM by ICCID with the eUICCID to bind, or with
+    none when ``unbind`` is true."""
+
+    def entries(euiccid: dict[str, Any], required: list[str]) -> dict[str, Any]:
+        entry = {
             "type": "object",
-            "description": "The SIM by ICCID and the eUICCID to bind (none with `unbind`)",
-            "required": ["iccid"],
-            "properties": {
-                "iccid": ref("Iccid"),
-                "euiccid": {"anyOf": [ref("Euiccid"), {"type": "null"}]},
-            },
+            "required": required,
+            "properties": {"iccid": ref("Iccid"), "euiccid": euiccid},
             "additionalProperties": False,
         }
-    else:
-        entry = selector(kinds)
-    return {"sims": {"items": entry}}
+        return {"items": entry}
+
+    return {
+        "properties": {"sims": {"items": {"type": "object"}}},
+        "oneOf": [
+            {
+                "title": "bind",
+                "properties": {
+                    "unbind": {"const": False},
+                    "sims": entries(ref("Euiccid"), ["iccid", "euiccid"]),
+                },
+            },
+            {
+                "title": "unbind",
+                "required": ["unbind"],
+                "properties": {
+                    "unbind": {"const": True},
+                    "sims": entries({"type": "null"}, ["iccid"]),
+                },
+            },
+        ],
+    }
 
 
-# Types whose rule a msgspec schema cannot carry.
-_SCHEMAS: dict[Any, dict[str, Any]] = {
+def merge(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with ``extra``'s keywords; ``properties`` are merged field by field."""
+    merged = {**schema, **{k: v for k, v in extra.items() if k != "properties"}}
+    if "properties" in extra:
+        properties = dict(schema.get("properties", {}))
+        for name, more in extra["properties"].items():
+            properties[name] = {**properties.get(name, {}), **more}
+        merged["properties"] = properties
+    return merged
+
+
+# Rules a type's msgspec schema cannot carry, merged into its component wherever it is used.
+_EXTRA: dict[Any, dict[str, Any]] = {
     SimSelector: {"description": "Exactly one identifier selects a SIM.", **selector(KINDS)},
+    RemarksChange: {
+        "description": "At least one remark; an empty string clears that remark.",
+        "anyOf": [
+            {"required": [name], "properties": {name: {"type": "string"}}}
+            for name in ("remark1", "remark2", "remark3", "remark4", "remark5")
+        ],
+    },
+    NewSim: {
+        "properties": {
+            kind: ref(IDENTIFIERS[kind][0])
+            if kind == "iccid"
+            else {"anyOf": [ref(IDENTIFIERS[kind][0]), {"type": "null"}]}
+            for kind in KINDS
+        }
+    },
 }
 # msgspec names a component by its module path when two types share a name.
 _ALIASES = {
@@ -128,6 +186,12 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "partnerId": {"type": "string", "pattern": _NUMERIC_ID, "examples": ["100013"]},
     "iccid": ref("Iccid"),
     "signupId": {"type": "string", "pattern": _NUMERIC_ID, "examples": ["708855306"]},
+}
+_PATH_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_PATH_CHARS,
+    "pattern": _NO_CONTROL,
 }
 _PATH_DOCS = {
     "partnerId": "The partner: the application's own or one of its subunits (else 403)",
@@ -223,6 +287,28 @@ def referenced(node: Any) -> set[str]:
     return set()
 
 
+def _no_nul(node: Any) -> None:
+    """Every free-text string under ``node`` refuses NUL, as the edge does."""
+    if isinstance(node, list):
+        for item in node:
+            _no_nul(item)
+    elif isinstance(node, dict):
+        said = {"pattern", "enum", "const", "format", "$ref"}
+        if node.get("type") == "string" and not said & set(node):
+            node["pattern"] = _NO_NUL
+        for key, value in node.items():
+            if key not in ("examples", "default", "const", "enum"):
+                _no_nul(value)
+
+
+def _refuse_nul(bodies: list[dict[str, Any]], components: dict[str, Any]) -> None:
+    """The NUL rule on the request bodies and every component they reach."""
+    for name in _reachable(bodies, components):
+        if name in components:
+            _no_nul(components[name])
+    _no_nul(bodies)
+
+
 def _api_names(components: dict[str, Any]) -> dict[str, str]:
     rename = {}
     for name in components:
@@ -238,10 +324,14 @@ def _query_schema(name: str, prop: dict[str, Any]) -> dict[str, Any]:
     without msgspec's `null` alternative (an absent parameter is the null)."""
     if name in _QUERY_IDENTIFIERS:
         return ref(IDENTIFIERS[_QUERY_IDENTIFIERS[name]][0])
-    if "anyOf" not in prop:
-        return prop
-    options = [o for o in prop["anyOf"] if o.get("type") != "null"]
-    return dict(options[0]) if len(options) == 1 else {"anyOf": options}
+    schema = prop
+    if "anyOf" in prop:
+        options = [o for o in prop["anyOf"] if o.get("type") != "null"]
+        schema = dict(options[0]) if len(options) == 1 else {"anyOf": options}
+    if schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema):
+        limit = min(schema.get("maxLength", MAX_QUERY_CHARS), MAX_QUERY_CHARS)
+        schema = {**schema, "pattern": _NO_CONTROL, "maxLength": limit}
+    return schema
 
 
 def _parameters(endpoint: Endpoint, components: dict[str, Any]) -> list[dict[str, Any]]:
@@ -250,7 +340,7 @@ def _parameters(endpoint: Endpoint, components: dict[str, Any]) -> list[dict[str
             "name": name,
             "in": "path",
             "required": True,
-            "schema": _PATH_SCHEMAS.get(name, {"type": "string", "minLength": 1}),
+            "schema": _PATH_SCHEMAS.get(name, _PATH_TEXT),
             "description": endpoint.path_docs.get(name, _PATH_DOCS.get(name, name)),
         }
         for name in _PATH_PARAM.findall(endpoint.path)
@@ -353,18 +443,22 @@ def build(endpoints: Sequence[Endpoint], doc: Document) -> dict[str, Any]:
     for e in endpoints:
         types.extend(t for t in (e.body, e.response) if t is not None)
         types.extend(t for _, t, _ in e.answers.values() if t is not None)
-    schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
-    by_type = dict(zip([id(t) for t in types], schemas, strict=True))  # same type, same schema
+    # The _EXTRA types too, so nested ones get their component names (unused ones are
+    # dropped at the end).
+    named = [*types, *_EXTRA]
+    schemas, components = msgspec.json.schema_components(named, ref_template=_REF)
+    by_type = dict(zip([id(t) for t in named], schemas, strict=True))  # same type, same schema
     names = {
         id(t): s["$ref"].rsplit("/", 1)[1]
-        for t, s in zip(types, schemas, strict=True)
+        for t, s in zip(named, schemas, strict=True)
         if "$ref" in s
     }
-    for kind, schema in _SCHEMAS.items():
+    for kind, extra in _EXTRA.items():
         if id(kind) in names:
             name = names[id(kind)]
-            components[name] = {"title": name, **copy.deepcopy(schema)}
+            components[name] = merge(components[name], copy.deepcopy(extra))
     patched: dict[str, dict[str, Any]] = {}
+    bodies: list[dict[str, Any]] = []
     paths: dict[str, dict[str, Any]] = {}
     seen: set[str] = set()
     for e in endpoints:
@@ -384,17 +478,16 @@ def build(endpoints: Sequence[Endpoint], doc: Document) -> dict[str, Any]:
         if e.role is not None:
             op["security"] = [{"oauth2": []}, {"bearer": []}]
         if e.body is not None:
-            if e.body_properties:
+            body = by_type[id(e.body)]
+            if e.body_schema and id(e.body) in names:
                 name = names[id(e.body)]
-                if patched.setdefault(name, e.body_properties) != e.body_properties:
+                if patched.setdefault(name, e.body_schema) != e.body_schema:
                     raise ValueError(f"{name}: one body type, two rules; give each its own type")
-                properties = components[name]["properties"]
-                for prop, extra in e.body_properties.items():
-                    properties[prop] = {**properties[prop], **extra}
-            op["requestBody"] = {
-                "required": True,
-                "content": _content(by_type[id(e.body)], e.request_example),
-            }
+                components[name] = merge(components[name], e.body_schema)
+            elif e.body_schema:
+                body = merge(body, e.body_schema)
+            bodies.append(body)
+            op["requestBody"] = {"required": True, "content": _content(body, e.request_example)}
         responses: dict[str, Any] = {}
         answers = {e.status: ("", e.response, e.response_example), **e.answers}
         for code, (description, kind, example) in sorted(answers.items()):
@@ -411,6 +504,7 @@ def build(endpoints: Sequence[Endpoint], doc: Document) -> dict[str, Any]:
         op["responses"] = responses
         path = _PATH_PARAM.sub(r"{\1}", doc.prefix + e.path)
         paths.setdefault(path, {})[e.method.lower()] = op
+    _refuse_nul(bodies, components)
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": doc.title, "version": __version__, "description": doc.description},
@@ -443,8 +537,18 @@ def build(endpoints: Sequence[Endpoint], doc: Document) -> dict[str, Any]:
         if old in _ALIASES:
             schemas_out[_ALIASES[old]] = schemas_out.pop(old)
             schemas_out[_ALIASES[old]]["title"] = _ALIASES[old]
-    used = referenced(document)
     for name, schema in IDENTIFIERS.values():
-        if name in used:
-            schemas_out[name] = {"title": name, **schema}
+        schemas_out[name] = {"title": name, **schema}
+    used = _reachable(document["paths"], schemas_out)
+    document["components"]["schemas"] = {k: v for k, v in schemas_out.items() if k in used}
     return document
+
+
+def _reachable(root: Any, schemas: dict[str, Any]) -> set[str]:
+    """The component schemas ``root`` uses, directly or through other components."""
+    todo, done = referenced(root), set()
+    while todo:
+        name = todo.pop()
+        done.add(name)
+        todo |= referenced(schemas.get(name, {})) - done
+    return done

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from m2mportal.gateway.endpoints import Endpoint
+from m2mportal.gateway.limits import CLASSES, MAX_WINDOWS
 from m2mportal.models import (
     Application,
     ApplicationChange,
@@ -38,6 +39,37 @@ def _op(method: str, path: str, handler: h.Any, summary: str, **kw: h.Any) -> En
     return Endpoint(method, path, handler, summary, "Operator", role="operator", **kw)
 
 
+# What the handlers check beyond the types, said in the schema.
+_UNIQUE_ADDRESSES = {"properties": {"ipWhitelist": {"uniqueItems": True}}}
+_NEW_APPLICATION = {
+    **_UNIQUE_ADDRESSES,
+    "oneOf": [
+        {"title": "Standard user: no subunits",
+         "properties": {"userType": {"const": "Standard"}, "subunits": {"maxItems": 0}}},
+        {"title": "Subunit user: its subunits", "required": ["userType", "subunits"],
+         "properties": {"userType": {"const": "Subunit"}, "subunits": {"minItems": 1}}},
+    ],
+}  # fmt: skip
+# A conservative form of the rates the operator may set (at most a day per window).
+_RATE = (
+    r"^[1-9][0-9]{0,6}/(second|minute|hour|day|([1-9]|[1-5][0-9]) (seconds|minutes)"
+    r"|([1-9]|1[0-9]|2[0-4]) hours)$"
+)
+_LIMITS = {
+    "properties": {
+        name: {
+            "type": "array",
+            "items": {"type": "string", "pattern": _RATE},
+            "minItems": 1,
+            "maxItems": MAX_WINDOWS,
+            "uniqueItems": True,
+        }
+        for name in CLASSES
+    },
+    "additionalProperties": False,
+    "minProperties": 1,
+}
+
 _SECRETS = (
     " The answer is sent with `Cache-Control: no-store`; secrets are stored encrypted and"
     " never logged."
@@ -66,7 +98,8 @@ ENDPOINTS: list[Endpoint] = [
         " client credentials and one subscription per chosen event type. It starts `In"
         " Creation` and turns `Active` after the provisioning delay; its token works from"
         " that moment." + _SECRETS,
-        request_example=ex.NEW_APPLICATION, response_example=ex.CREDENTIALS),
+        request_example=ex.NEW_APPLICATION, response_example=ex.CREDENTIALS,
+        body_schema=_NEW_APPLICATION),
     _op("GET", "/partners/{partnerId}/applications", h.list_applications,
         "List a partner's applications", response=list[Application],
         description="The partner's applications with their status, rights and subscriptions;"
@@ -82,7 +115,8 @@ ENDPOINTS: list[Endpoint] = [
         response=Application,
         description="Changes the given fields only; the gateway applies them within seconds"
         " to the application's existing tokens.",
-        request_example=ex.APPLICATION_CHANGE, response_example=ex.APPLICATION),
+        request_example=ex.APPLICATION_CHANGE, response_example=ex.APPLICATION,
+        body_schema=_UNIQUE_ADDRESSES),
     _op("DELETE", "/applications/{clientId}", h.delete_application, "Delete an application",
         response=dict[str, str],
         description="Deletes the application; its tokens stop working within 5 seconds.",
@@ -134,7 +168,7 @@ ENDPOINTS: list[Endpoint] = [
         description="Replaces the rate limits of the given classes (`actions`, `details`,"
         " `history`, `sms`), each a list of rate strings such as `\"1000/6 minutes\"`;"
         " the classes left out keep theirs. Answers every class's limits in force.",
-        request_example=ex.LIMITS, response_example=ex.LIMITS_SET),
+        request_example=ex.LIMITS, response_example=ex.LIMITS_SET, body_schema=_LIMITS),
     _op("GET", "/subscriptions/{subscriptionId}", h.get_subscription,
         "A subscription's backlog: undelivered events, oldest undelivered, last delivered",
         response=SubscriptionBacklog,
