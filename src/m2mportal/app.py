@@ -76,5 +76,7 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
         lifespan=lifespan,
     )
     errors.install(app, platform.clock)
+    # A trailing-slash redirect would build its Location from the Host header: 404 instead.
+    app.router.redirect_slashes = False
     app.state.platform = platform
     return app
