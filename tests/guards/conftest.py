@@ -16,7 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from m2mportal import synthetic
 from m2mportal.actions import worker
@@ -423,11 +425,17 @@ def _value(guard: GuardWorld, op: Operation, name: str, schema: Any, objects: Ob
         return known[name]
     if name == "sims" and not _item_has_required(op, schema):
         return [{"iccid": objects.sim["iccid"]}]  # SIM selectors: one identifier each
-    for key in ("oneOf", "anyOf"):
+    for key in ("allOf", "oneOf", "anyOf"):
         if key in schema:
             options = [resolve(op.root, s) for s in schema[key]]
-            chosen = next((s for s in options if s.get("type") != "null"), options[0])
-            return _value(guard, op, name, chosen, objects)
+            if key == "allOf":
+                chosen = {}
+                for option in options:
+                    chosen = _merge(chosen, option)
+            else:
+                chosen = next((s for s in options if s.get("type") != "null"), options[0])
+            base = {k: v for k, v in schema.items() if k != key}
+            return _value(guard, op, name, _merge(base, chosen), objects)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -458,6 +466,20 @@ def _value(guard: GuardWorld, op: Operation, name: str, schema: Any, objects: Ob
     raise Unfillable(f"{op.label}: no value for {name!r} of schema {schema} (FILL)")
 
 
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """A schema and one branch of its oneOf/anyOf/allOf as one schema (the branch may
+    narrow the base's properties or require more of them)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if key == "required":
+            merged[key] = list(dict.fromkeys([*base.get(key, []), *value]))
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def _may_hold(op: Operation, schema: Any) -> bool:
     """Whether a property may hold a value (a selector's other identifiers must be null)."""
     return resolve(op.root, schema).get("type") != "null"
@@ -480,10 +502,15 @@ def _string(op: Operation, name: str, schema: dict[str, Any]) -> str:
     pattern = schema.get("pattern")
     if pattern is None:
         return candidate[: schema.get("maxLength", len(candidate))]
-    for candidate in ("1", "guard", "2025-01-01", "203.0.113.7"):
-        if re.search(pattern, candidate):
-            return candidate
-    raise Unfillable(f"{op.label}: no value for {name!r} matching {pattern} (FILL)")
+    try:  # the simplest string the pattern matches, the same every run
+        found: str = hypothesis.find(
+            st.from_regex(pattern, fullmatch=True),
+            lambda _: True,
+            settings=hypothesis.settings(database=None, derandomize=True),
+        )
+    except (hypothesis.errors.NoSuchExample, re.error) as exc:
+        raise Unfillable(f"{op.label}: no value for {name!r} matching {pattern} (FILL)") from exc
+    return found
 
 
 async def answer_of(

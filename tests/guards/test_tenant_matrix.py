@@ -127,6 +127,8 @@ async def _probe_attacker(
         answer = await probe.send(caller.name, caller.headers, foreign)
         control = await probe.send(caller.name, caller.headers, never)
         probe.scan(caller, foreign, answer)
+        if set(op.path_names()) - {"partnerId"}:  # an object in the path: not found
+            probe.expect_error(caller.name, foreign, answer, (404,))
         if answer.status_code < 300 and not _names_objects(op, own):
             # An operation outside any partner path must not answer with a foreign object.
             probe.fail(caller.name, foreign, answer, "a foreign object was served")
