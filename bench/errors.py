@@ -13,11 +13,18 @@ end), on 127.0.0.1 only:
    logging (text, info) into a file;
 3. cost: ``--rounds`` rounds of 20 sequential failing requests and 20 sequential normal
    requests (authenticated GET SIM details), one keep-alive connection, after a warm-up;
-4. isolation: the other tenant sends ``--requests`` sequential GET SIM details (at most
-   ``--seconds`` seconds) when the server is quiet, while a separate load process keeps
-   two connections repeating the failing request, and for reference while it keeps two
-   connections repeating a normal request; p50 and p99 of each;
-5. reads the server's log: lines and bytes per error.
+4. server CPU: a separate load process keeps two connections repeating the failing
+   request for ``--cpu-seconds``, then the normal one; the server's CPU time per answer;
+5. isolation, ``--isolation-rounds`` times: the other tenant sends ``--requests``
+   sequential GET SIM details (at most ``--seconds`` seconds) when the server is quiet,
+   while the load process repeats the failing request on two connections, and for
+   reference while it repeats a normal request; p50 and p99 of each, and the medians of
+   the rounds' p99s;
+6. reads the server's log: lines and bytes per error.
+
+``--pin`` puts the server alone on the first CPU and the clients on the others.
+``--reconnect`` sends the failing requests with ``Connection: close``, for code before
+the app answered errors itself (uvicorn closed the connection after each).
 
 Every process it starts is stopped by its PID.
 
@@ -31,6 +38,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -39,11 +47,13 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from common import DEFAULT_PG_URL, close_scratch, free_port, open_scratch, percentile
 from cryptography.fernet import Fernet
 from hot_path import HUGE, prepare, stop, wait_up
+from streams import _cpu_seconds
 
 BENCH = Path(__file__).resolve().parent
 API = "/iot/connectivity/management/v1"
@@ -78,23 +88,45 @@ def latencies(
 
 async def _load(url: str, connections: int) -> None:
     """The load process: ``connections`` connections repeating one request until SIGTERM
-    (or LOAD_SECONDS_MAX); prints the answers' status counts."""
+    (or LOAD_SECONDS_MAX); prints the answers' status counts. Raw HTTP/1.1 on asyncio
+    streams: an HTTP client library would take several times the CPU, and the load
+    process shares the machine's 2 CPUs with the server and the measuring client."""
     stop_event = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop_event.set)
-    headers = (
-        {"Authorization": os.environ["M2MP_BENCH_AUTH"]} if "M2MP_BENCH_AUTH" in os.environ else {}
+    target = urlsplit(url)
+    headers = {"Host": target.netloc}
+    auth = os.environ.get("M2MP_BENCH_AUTH")
+    headers.update(
+        {"Authorization": auth} if auth else json.loads(os.environ["M2MP_BENCH_FAIL_HEADERS"])
     )
+    request = (
+        f"GET {target.path} HTTP/1.1\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "\r\n"
+    ).encode()
     counts: Counter[str] = Counter()
     deadline = time.monotonic() + LOAD_SECONDS_MAX
 
+    def running() -> bool:
+        return not stop_event.is_set() and time.monotonic() < deadline
+
     async def repeat() -> None:
-        limits = httpx.Limits(max_connections=1)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-            while not stop_event.is_set() and time.monotonic() < deadline:
+        while running():
+            try:
+                reader, writer = await asyncio.open_connection(target.hostname, target.port)
                 try:
-                    counts[str((await http.get(url, headers=headers)).status_code)] += 1
-                except httpx.HTTPError as exc:
-                    counts[type(exc).__name__] += 1
+                    while running():
+                        writer.write(request)
+                        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+                        length = re.search(rb"content-length: *(\d+)", head)
+                        await reader.readexactly(int(length.group(1)) if length else 0)
+                        counts[head[9:12].decode()] += 1
+                        if b"connection: close" in head:
+                            break
+                finally:
+                    writer.close()
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                counts[type(exc).__name__] += 1
 
     await asyncio.gather(*(repeat() for _ in range(connections)))
     print(json.dumps(dict(counts)), flush=True)
@@ -103,14 +135,16 @@ async def _load(url: str, connections: int) -> None:
 class Load:
     """A separate process keeping two connections busy with one request."""
 
-    def __init__(self, url: str, auth: str | None, fail_headers: dict[str, str]) -> None:
+    def __init__(
+        self, url: str, auth: str | None, fail_headers: dict[str, str], settle: float = 1.0
+    ) -> None:
         env = {**os.environ, "M2MP_BENCH_FAIL_HEADERS": json.dumps(fail_headers)}
         if auth:
             env["M2MP_BENCH_AUTH"] = auth
         self.proc = subprocess.Popen(
             [sys.executable, __file__, "--load", url], env=env, stdout=subprocess.PIPE
         )
-        time.sleep(1.0)  # let both connections reach a steady state
+        time.sleep(settle)  # let both connections reach a steady state
 
     def finish(self) -> dict[str, int]:
         stop(self.proc)  # type: ignore[arg-type]
@@ -194,6 +228,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                "ratio": round(errors / normal, 2)})  # fmt: skip
             errors_sent = 10 + 20 * args.rounds
 
+            # The server's CPU time per answer while only the load process calls it.
+            cpu_per_answer = {}
+            for name, url, token in (("error", failing, None), ("normal", details, auth)):
+                before = _cpu_seconds(server.pid)
+                load = Load(url, token, fail_headers, settle=0.0)
+                time.sleep(args.cpu_seconds)
+                answers = load.finish()
+                spent = _cpu_seconds(server.pid) - before
+                cpu_per_answer[name] = round(spent * 1000 / max(1, sum(answers.values())), 3)
+                if name == "error":
+                    errors_sent += answers.get("500", 0)
+
             phases: dict[str, list[dict[str, Any]]] = {"quiet": [], "errors": [], "normal": []}
             for _ in range(args.isolation_rounds):
                 phases["quiet"].append(summary(latencies(http, details, headers, args)))
@@ -217,6 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "db": args.db,
             "cost_rounds": rounds,
             "cost_ratio_median": statistics.median(ratios),
+            "server_cpu_ms_per_answer": cpu_per_answer,
             "isolation_rounds": phases,
             "p99_ms_median": {name: p99(name) for name in phases},
             "p99_ratio_errors": round(p99("errors") / p99("quiet"), 2),
@@ -243,13 +290,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--isolation-rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--cpu-seconds", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--reconnect", action="store_true", help="see CLOSE")
     parser.add_argument("--pin", action="store_true", help="see pinning()")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        asyncio.run(_load(args.load, 2))
+        try:
+            import uvloop
+
+            uvloop.run(_load(args.load, 2))
+        except ImportError:
+            asyncio.run(_load(args.load, 2))
         return
     for key, value in run(args).items():
         print(f"{key}: {json.dumps(value)}")
