@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -502,14 +503,25 @@ def _string(op: Operation, name: str, schema: dict[str, Any]) -> str:
     pattern = schema.get("pattern")
     if pattern is None:
         return candidate[: schema.get("maxLength", len(candidate))]
-    try:  # the simplest string the pattern matches, the same every run
+    found = _matching(pattern)
+    if found is None:
+        raise Unfillable(f"{op.label}: no value for {name!r} matching {pattern} (FILL)")
+    return found
+
+
+@functools.cache
+def _matching(pattern: str) -> str | None:
+    """A string the pattern matches, the same every run (not shrunk: that takes seconds)."""
+    try:
         found: str = hypothesis.find(
             st.from_regex(pattern, fullmatch=True),
             lambda _: True,
-            settings=hypothesis.settings(database=None, derandomize=True),
+            settings=hypothesis.settings(
+                database=None, derandomize=True, phases=[hypothesis.Phase.generate]
+            ),
         )
-    except (hypothesis.errors.NoSuchExample, re.error) as exc:
-        raise Unfillable(f"{op.label}: no value for {name!r} matching {pattern} (FILL)") from exc
+    except (hypothesis.errors.NoSuchExample, re.error):
+        return None
     return found
 
 
