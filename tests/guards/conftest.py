@@ -426,17 +426,7 @@ def _value(guard: GuardWorld, op: Operation, name: str, schema: Any, objects: Ob
         return known[name]
     if name == "sims" and not _item_has_required(op, schema):
         return [{"iccid": objects.sim["iccid"]}]  # SIM selectors: one identifier each
-    for key in ("allOf", "oneOf", "anyOf"):
-        if key in schema:
-            options = [resolve(op.root, s) for s in schema[key]]
-            if key == "allOf":
-                chosen = {}
-                for option in options:
-                    chosen = _merge(chosen, option)
-            else:
-                chosen = next((s for s in options if s.get("type") != "null"), options[0])
-            base = {k: v for k, v in schema.items() if k != key}
-            return _value(guard, op, name, _merge(base, chosen), objects)
+    schema = effective(op, schema)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -465,6 +455,24 @@ def _value(guard: GuardWorld, op: Operation, name: str, schema: Any, objects: Ob
     if kind == "string":
         return _string(op, name, schema)
     raise Unfillable(f"{op.label}: no value for {name!r} of schema {schema} (FILL)")
+
+
+def effective(op: Operation, schema: Any) -> dict[str, Any]:
+    """The schema the guards fill: references followed, and a oneOf/anyOf/allOf merged
+    into one schema (its first branch that is not null, or all of allOf's)."""
+    schema = resolve(op.root, schema)
+    for key in ("allOf", "oneOf", "anyOf"):
+        if key in schema:
+            options = [resolve(op.root, s) for s in schema[key]]
+            if key == "allOf":
+                chosen: dict[str, Any] = {}
+                for option in options:
+                    chosen = _merge(chosen, option)
+            else:
+                chosen = next((s for s in options if s.get("type") != "null"), options[0])
+            base = {k: v for k, v in schema.items() if k != key}
+            return effective(op, _merge(base, chosen))
+    return dict(schema)
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from tests.guards.conftest import (
     Operation,
     Request,
     answer_of,
+    effective,
     fill,
     operations,
 )
@@ -172,8 +173,8 @@ def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
     if not path:
         return new
     head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        return {**value, head: _replaced(value[head], rest, new)}
+    if isinstance(value, dict):  # a field the body left out is added
+        return {**value, head: _replaced(value.get(head), rest, new)}
     copy = list(value)
     copy[head] = _replaced(value[head], rest, new)
     return copy
@@ -244,9 +245,26 @@ async def _header_params(corpus: Corpus, op: Operation, request: Request) -> Non
             corpus.judge(f"{op.label} header {param['name']}={label}", answer, allowed)
 
 
+def _absent(
+    op: Operation, schema: Any, value: Any, path: tuple[Any, ...] = ()
+) -> Iterator[tuple[Any, ...]]:
+    """Fields the schema knows that the filled body left out (optional ones), so every
+    integer-ish and string place gets the corpus, not only the required ones."""
+    schema = effective(op, schema)
+    if isinstance(value, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                yield from _absent(op, sub, value[key], (*path, key))
+            else:
+                yield (*path, key)
+    elif isinstance(value, list) and value:
+        yield from _absent(op, schema.get("items", {}), value[0], (*path, 0))
+
+
 async def _body_fields(corpus: Corpus, op: Operation, request: Request, schema: Any) -> None:
     body = request.body
-    for path, _ in list(_leaves(body)):
+    places = [path for path, _ in _leaves(body)] + list(_absent(op, schema, body))
+    for path in places:
         where = "body " + ".".join(map(str, path))
         for label, value in JSON_CORPUS.items():
             mutated = _replaced(body, path, value)
@@ -311,6 +329,11 @@ async def _bodies(corpus: Corpus, op: Operation, request: Request, huge: bytes) 
 
 async def _operation(corpus: Corpus, guard: GuardWorld, op: Operation, huge: bytes) -> None:
     request = fill(guard, op, guard.objects(guard.victim))
+    if op.method != "DELETE":
+        # The corpus would pass vacuously if the caller were refused whatever it sent.
+        answer = await corpus.send(op.method, request.path, **request.send_kwargs())
+        if answer.status_code in (401, 403):
+            corpus.problems.append(f"{op.label}: the filled request is refused: {answer.text}")
     await _path_params(corpus, op, request)
     await _query_params(corpus, op, request)
     await _header_params(corpus, op, request)

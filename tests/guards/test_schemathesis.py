@@ -29,7 +29,6 @@ from schemathesis.generation import GenerationMode
 
 from m2mportal.domain.identifiers import eid_check_digits, luhn_digit
 from tests.guards.conftest import (
-    SIM_KINDS,
     GuardWorld,
     Operation,
     fill,
@@ -58,6 +57,8 @@ CHECKS = [
 # tenant matrix covers missing and wrong tokens), use_after_free,
 # ensure_resource_availability and object_level_authorization need a stateful run.
 BASE_URL = "http://testserver"
+# Fields holding an identifier with check digits, and its kind (`after`: a keyset ICCID).
+CHECKED = {"iccid": "iccid", "after": "iccid", "imei": "imei", "euiccid": "euiccid"}
 
 
 @dataclass
@@ -205,8 +206,9 @@ def _realistic_value(value: Any, refs: dict[str, Any], key: str = "") -> Any:
         if isinstance(real, list):  # a list field (subunits): each item the real one
             real = real[0]
         return str(real) if isinstance(value, str) else real
-    if key in SIM_KINDS and isinstance(value, str) and value.isascii() and value.isdigit():
-        return _with_check_digits(key, value)
+    kind = CHECKED.get(key)
+    if kind and isinstance(value, str) and value.isascii() and value.isdigit():
+        return _with_check_digits(kind, value)
     return value
 
 
