@@ -423,7 +423,8 @@ async def test_four_processes_never_admit_beyond_the_budget(servers: Servers, wo
 
         servers.check_alive("after the load")
         for server in running:
-            assert "Traceback" not in server.log_tail(200_000), servers.logs()
+            # m2mportal.logs writes an error's traceback on its line as traceback="...".
+            assert "traceback" not in server.log_tail(200_000).lower(), servers.logs()
     finally:
         for client in clients:
             await client.aclose()
