@@ -30,8 +30,11 @@ unit: install
 audit: install
 	$(BIN)/python -m tests.guards.audit check
 
-# requirements.lock anew: the runtime dependencies' closure at the versions installed.
-lock: install
+# requirements.lock anew: the runtime dependencies' closure at the versions installed
+# (installed here without the old lock, so a changed pyproject.toml can be satisfied).
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip freeze --exclude-editable > $(VENV)/installed.txt
 	$(BIN)/python -m pip install -q --dry-run --ignore-installed -c $(VENV)/installed.txt \
 		--report $(VENV)/lock-report.json .
