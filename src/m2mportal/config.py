@@ -107,9 +107,15 @@ class Settings:
     idp_algorithms: list[str] = setting(
         ["RS256", "ES256"], "external IdP: accepted signature algorithms"
     )
-    # Event streams: end after this long without an event (the seed's gateway: 60 s), and
-    # how often an idle stream looks for events another process may have written.
-    sse_idle_seconds: float = setting(60.0, "an event stream ends after this long")
+    # Event streams (docs/api.md, "Event streams"): the seed's gateway closes each after 60 s.
+    sse_lifetime_seconds: float = setting(
+        60.0, "an event stream ends this long after it opened, busy or idle"
+    )
+    sse_confirm_seconds: float = setting(
+        1.0,
+        "an event counts as delivered once its stream was still open this long after"
+        " writing it",
+    )
     sse_poll_seconds: float = setting(
         1.0, "how often an idle stream looks for events of other processes"
     )
@@ -246,7 +252,8 @@ def _checks(s: Settings) -> list[str]:
     need(s.provisioning_seconds >= 0, "provisioning_seconds", "use 0 or more seconds")
     need(s.action_delay_ms >= 0, "action_delay_ms", "use 0 or more milliseconds")
     need(s.per_sim_delay_ms >= 0, "per_sim_delay_ms", "use 0 or more milliseconds")
-    need(s.sse_idle_seconds > 0, "sse_idle_seconds", "use a number of seconds above 0")
+    need(s.sse_lifetime_seconds > 0, "sse_lifetime_seconds", "use a number of seconds above 0")
+    need(s.sse_confirm_seconds > 0, "sse_confirm_seconds", "use a number of seconds above 0")
     need(s.sse_poll_seconds > 0, "sse_poll_seconds", "use a number of seconds above 0")
     need(s.event_retention_days >= 1, "event_retention_days", "use 1 or more days")
     need(

@@ -5,9 +5,11 @@ background tasks (the embedded action worker among them); clients are ordinary h
 clients over TCP, so a stream's events arrive while the connection is open. Point 6 starts
 two ``m2mportal serve`` processes on one PostgreSQL database.
 
-Streams end after ``idle`` seconds without an event: 0.2 s by default, and tests that keep
-a stream open while something else happens parametrize ``idle`` to 30 s and end their
-streams themselves (a second connection, ``terminate``, ``maxNumber``).
+Streams end ``lifetime`` seconds after they opened: 0.2 s by default, and tests that keep
+a stream open while something else happens parametrize ``lifetime`` to 30 s and end their
+streams themselves (a second connection, ``terminate``, ``maxNumber``). A written event is
+confirmed (DELIVERED) once its connection was still open ``confirm`` seconds later: 0.05 s
+here unless a test says otherwise.
 
 Nothing sleeps for a fixed time: the tests wait for lines on streams (bounded by
 ``asyncio.timeout``) or poll other processes every 20 ms.
@@ -16,6 +18,7 @@ Nothing sleeps for a fixed time: the tests wait for lines on streams (bounded by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -50,6 +53,7 @@ from tests.test_events import (
     check_cloudevent,
     check_seed_shape,
     event_token,
+    ids,
     make_tenant,
     publish,
 )
@@ -68,8 +72,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def idle() -> float:
+def lifetime() -> float:
     return 0.2
+
+
+@pytest.fixture
+def confirm() -> float:
+    return 0.05
 
 
 @pytest.fixture
@@ -78,12 +87,15 @@ def port() -> int:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, port: int, idle: float) -> Settings:
+def settings(
+    database_url: str, tmp_path: Path, port: int, lifetime: float, confirm: float
+) -> Settings:
     return test_settings(
         database_url,
         tmp_path,
         public_url=f"http://127.0.0.1:{port}",
-        sse_idle_seconds=idle,
+        sse_lifetime_seconds=lifetime,
+        sse_confirm_seconds=confirm,
         sse_poll_seconds=0.05,
     )
 
@@ -182,7 +194,7 @@ async def all_delivered(world: World, sub: str) -> dict[str, Any]:
 # --- 1. events arrive on open connections, in both formats -----------------------------------
 
 
-@pytest.mark.parametrize("idle", [30.0])
+@pytest.mark.parametrize("lifetime", [30.0])
 async def test_events_arrive_while_the_connection_is_open(
     world: World, live: httpx.AsyncClient
 ) -> None:
@@ -242,7 +254,7 @@ async def test_events_arrive_while_the_connection_is_open(
 # --- 4. one stream per subscription; terminate ----------------------------------------------
 
 
-@pytest.mark.parametrize("idle", [30.0])
+@pytest.mark.parametrize("lifetime", [30.0])
 async def test_a_second_connection_ends_the_first(world: World, live: httpx.AsyncClient) -> None:
     tenant = await make_tenant(world)
     sub = tenant.sub()
@@ -250,6 +262,8 @@ async def test_a_second_connection_ends_the_first(world: World, live: httpx.Asyn
     async with open_stream(live, sub, tenant.events) as first:
         got = await first.next()
         assert got is not None and got["id"] == first_event
+        # Confirmed first: otherwise the second stream sends it again (at least once).
+        await all_delivered(world, sub)
         async with (
             httpx.AsyncClient(base_url=str(live.base_url), timeout=30.0) as other,
             open_stream(other, sub, tenant.events) as second,
@@ -270,7 +284,7 @@ async def test_a_second_connection_ends_the_first(world: World, live: httpx.Asyn
     assert again.status_code == 200 and again.json()["terminated"] is False
 
 
-@pytest.mark.parametrize("idle", [30.0])
+@pytest.mark.parametrize("lifetime", [30.0])
 async def test_reconnecting_right_after_terminate_keeps_the_new_stream(
     world: World, live: httpx.AsyncClient
 ) -> None:
@@ -303,10 +317,10 @@ class Connection:
 async def _read(
     http: httpx.AsyncClient, tenant: Tenant, mode: str, last_read: str | None
 ) -> Connection:
-    """One connection. Modes: ``plain`` (until the idle timeout), ``max500`` (maxNumber),
-    ``sse`` (text/event-stream via httpx-sse, at most 100 kB by maxBytes), ``cut`` (the
-    client hangs up after 137 events; the next connection then sends Last-Event-ID, as
-    an SSE client does)."""
+    """One connection. Modes: ``plain`` (until the stream's lifetime is over), ``max500``
+    (maxNumber), ``sse`` (text/event-stream via httpx-sse, at most 100 kB by maxBytes),
+    ``cut`` (the client hangs up after 137 events; the next connection then sends
+    Last-Event-ID, as an SSE client does)."""
     sub = tenant.sub()
     connection = Connection(mode)
     headers = dict(tenant.events)
@@ -335,12 +349,13 @@ async def _read(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("lifetime", [2.0])  # long enough for maxNumber=500 to end some
 async def test_ten_thousand_events_reach_a_reconnecting_client(
     world: World, platform: Platform, live: httpx.AsyncClient
 ) -> None:
     """The producer publishes in four bursts while the client reads; between bursts it
-    waits until a ``plain`` connection has ended by the idle timeout (so streams end
-    every way: idle, maxNumber, maxBytes, the client's own hang-up)."""
+    waits until a ``plain`` connection has ended at its lifetime (so streams end every
+    way: lifetime, maxNumber, maxBytes, the client's own hang-up)."""
     tenant = await make_tenant(world)
     produced: list[str] = []
     finished = asyncio.Event()
@@ -417,6 +432,135 @@ async def test_ten_thousand_events_reach_a_reconnecting_client(
     )
 
 
+# --- a client that hangs up; the stream's lifetime (issues 8.5 and 9.3) ----------------------
+
+HANG_UPS = 2000
+CONFIRM_EVERY = 50
+
+
+async def publish_now(platform: Platform, partner: int) -> str:
+    """A simaction.v1 event straight through the outbox (no HTTP round trip)."""
+    now = platform.clock.iso()
+    data = samples.sample("simaction.v1", partner, platform.api_base, now)
+    return await outbox.publish(platform.db, platform.bus, SIM_ACTION, partner, now, data)
+
+
+@pytest.mark.parametrize("lifetime", [30.0])
+async def test_no_event_is_lost_when_the_client_hangs_up(
+    world: World, platform: Platform, live: httpx.AsyncClient
+) -> None:
+    """An event written to a connection the client had just closed was marked DELIVERED,
+    and a reconnect without Last-Event-ID never got it. Each round opens a stream without
+    Last-Event-ID, reads until every event not yet received has arrived, then hangs up and
+    publishes one event: after the hang-up (the stream writes to a closed connection),
+    before it (written, never read), or both at once. Every event must arrive on some
+    stream; duplicates are allowed. Every CONFIRM_EVERY rounds the client keeps its stream
+    open until what it read is confirmed, which bounds the duplicates."""
+    tenant = await make_tenant(world)
+    sub = tenant.sub()
+    produced: list[str] = []
+    missing: set[str] = set()
+    arrivals = 0
+    began = time.monotonic()
+    async with asyncio.timeout(120):
+        for round_ in range(HANG_UPS + 1):
+            async with live.stream("GET", f"{SSE}/{sub}", headers=tenant.events) as answer:
+                assert answer.status_code == 200
+                lines = answer.aiter_lines()
+                try:
+                    async with asyncio.timeout(WAIT_S):
+                        while missing:
+                            line = await anext(lines)
+                            if line:
+                                missing.discard(json.loads(line)["id"])
+                                arrivals += 1
+                except TimeoutError:
+                    pytest.fail(f"round {round_}: {sorted(missing)} never arrived")
+                if round_ % CONFIRM_EVERY == 0 or round_ == HANG_UPS:
+                    await all_delivered(world, sub)
+                if round_ == HANG_UPS:
+                    break
+                way = round_ % 3
+                if way == 0:
+                    await answer.aclose()
+                    made = await publish_now(platform, tenant.partner)
+                elif way == 1:
+                    made = await publish_now(platform, tenant.partner)
+                    await answer.aclose()
+                else:
+                    _, made = await asyncio.gather(
+                        answer.aclose(), publish_now(platform, tenant.partner)
+                    )
+            produced.append(made)
+            missing.add(made)
+    assert len(set(produced)) == HANG_UPS and not missing
+    print(
+        f"\n{HANG_UPS} hang-ups, {platform.db.dialect}: {time.monotonic() - began:.1f} s,"
+        f" {arrivals - HANG_UPS} duplicates"
+    )
+
+
+@pytest.mark.parametrize(("lifetime", "confirm"), [(2.0, 0.2)])
+async def test_a_busy_stream_ends_at_its_lifetime_and_the_next_one_resumes(
+    world: World, platform: Platform, live: httpx.AsyncClient, lifetime: float, confirm: float
+) -> None:
+    """The seed's 60-second close at a 30th of the scale (60 s, 1 s to confirm, an event
+    every 4 s): a stream that receives an event every ``lifetime / 15`` seconds ends
+    ``lifetime`` after it opened, not later for being busy; what it wrote is DELIVERED by
+    then; an event made during its close arrives on the next stream, which resumes with
+    Last-Event-ID without a gap."""
+    tenant = await make_tenant(world)
+    sub = tenant.sub()
+    produced: list[str] = []
+    stop = asyncio.Event()
+
+    async def producer() -> None:
+        while not stop.is_set():
+            produced.append(await publish_now(platform, tenant.partner))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(lifetime / 15):
+                    await stop.wait()
+
+    async def publish_at(moment: float) -> str:
+        await asyncio.sleep(moment - time.monotonic())
+        made = await publish_now(platform, tenant.partner)
+        produced.append(made)
+        return made
+
+    task = asyncio.create_task(producer())
+    try:
+        async with open_stream(live, sub, tenant.events) as first:
+            opened = time.monotonic()  # the server's lifetime began a moment before
+            # Inside the last ``confirm`` seconds, when the stream sends nothing new.
+            closing = asyncio.create_task(publish_at(opened + lifetime - confirm / 2))
+            got = await first.rest(within=lifetime + 1)
+            ended = time.monotonic()
+        during_close = await closing
+        assert lifetime - 0.05 <= ended - opened <= lifetime + 0.1, ended - opened
+        assert len(got) >= 10  # busy to the end
+        assert during_close not in ids(got)
+        statuses = await platform.db.fetch_all(
+            "SELECT e.id, d.status FROM event_deliveries d JOIN events e ON e.seq = d.event_seq"
+            " WHERE d.subscription_id = :s",
+            {"s": sub},
+        )
+        delivered = {r["id"] for r in statuses if r["status"] == "DELIVERED"}
+        assert set(ids(got)) <= delivered  # confirmed before the close
+
+        headers = {**tenant.events, "Last-Event-ID": got[-1]["id"]}
+        async with open_stream(live, sub, headers) as second:
+            resumed: list[dict[str, Any]] = []
+            while during_close not in ids(resumed):
+                event = await second.next()
+                assert event is not None
+                resumed.append(event)
+    finally:
+        stop.set()
+        await task
+    upto = produced.index(during_close) + 1
+    assert ids(got) + ids(resumed) == sorted(produced[:upto])
+
+
 # --- 6. two server processes on PostgreSQL --------------------------------------------------
 
 
@@ -453,7 +597,7 @@ def start_server(
         "M2MP_PROVISIONING_SECONDS": "0",
         # A stream stays open for the whole test, and an idle stream polls the database
         # only every 5 s: an event within 1 s can only come by NOTIFY.
-        "M2MP_SSE_IDLE_SECONDS": "30",
+        "M2MP_SSE_LIFETIME_SECONDS": "30",
         "M2MP_SSE_POLL_SECONDS": "5",
         "M2MP_EMBEDDED_WORKER": "true" if worker else "false",
         "M2MP_LOG_LEVEL": "warning",

@@ -7,7 +7,10 @@ same news travels by LISTEN/NOTIFY (sent at commit), and each process wakes its 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +22,12 @@ EVENTS_CHANNEL = "m2mp_events"
 STREAMS_CHANNEL = "m2mp_streams"
 # A NOTIFY payload must stay under 8,000 bytes; past this many ids, wake everyone.
 _MAX_IDS = 200
+# How much later than the first due write the confirmer looks, as a share of the confirm
+# window: one commit wakes 2,000 streams, whose writes spread over tens of milliseconds;
+# their marks go in one transaction (later is safe, earlier would not be).
+_CONFIRM_SLACK = 0.05
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -37,11 +46,28 @@ class StreamHandle:
     # opened, its poll came round, or another process committed something for it).
     hints: list[Row] = field(default_factory=list)
     must_read: bool = True
+    # Seqs written to the connection and not yet DELIVERED (see EventBus.written); a read
+    # of undelivered events leaves them out. ``settled`` is set whenever it is empty or the
+    # client has gone.
+    unconfirmed: set[int] = field(default_factory=set)
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    # The client closed the connection (or the stream ended before confirming): what it
+    # wrote and had not confirmed stays PROCESSED and goes out again on the next stream.
+    gone: bool = False
+
+    def __post_init__(self) -> None:
+        self.settled.set()
 
     def stop(self, reason: str) -> None:
         self.stopped = True
         self.reason = reason
         self.wake.set()
+
+    def leave(self) -> None:
+        """The client has gone: nothing written is confirmed from now on."""
+        self.gone = True
+        self.settled.set()
+        self.stop("the client closed the connection")
 
     def hint(self, event: Row) -> None:
         self.hints.append(event)
@@ -65,9 +91,9 @@ class EventBus:
         self._streams: dict[str, StreamHandle] = {}
         # Tells this process's own stream notifications from other processes'.
         self._origin = secrets.token_hex(8)
-        # Delivery marks waiting for the next batch write, each with its stream's future.
-        self._marks: list[tuple[str, Sequence[int], asyncio.Future[None]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        # What streams wrote, oldest first: (when it is due, when to look, stream, seqs).
+        self._written: deque[tuple[float, float, StreamHandle, Sequence[int]]] = deque()
+        self._confirmer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self._db.listen(EVENTS_CHANNEL, self._on_events)
@@ -112,48 +138,53 @@ class EventBus:
 
     # --- deliveries ---------------------------------------------------------------------
 
-    def delivered(self, subscription_id: str, seqs: Sequence[int]) -> asyncio.Future[None]:
-        """Mark events DELIVERED once a stream wrote them; the future is done when that is
-        committed.
+    def written(self, handle: StreamHandle, seqs: Sequence[int], confirm_seconds: float) -> None:
+        """A stream wrote these events to its connection; they become DELIVERED once the
+        connection was still open ``confirm_seconds`` later.
 
-        One commit wakes every stream of its subscriptions at once: each reads and writes its
-        events and hands its marks here; all of them go to the database in one transaction
-        (not one commit per stream, which with 2,000 streams delays the last one by the
-        time of 2,000 commits), stamped with the time of that write."""
-        # Its own future: a stream cancelled while waiting (its client left) cancels
-        # neither the write nor the other streams' waits.
-        done = asyncio.get_running_loop().create_future()
-        if not self._marks:
-            # Runs after the streams already woken: they add their marks to this batch.
-            task = asyncio.create_task(self._write_marks())
-            self._writers.add(task)
-            task.add_done_callback(self._writers.discard)
-        self._marks.append((subscription_id, seqs, done))
-        return done
+        A successful write proves little: with the client gone, the bytes still land in the
+        socket buffer, and the news of the close (its FIN, or the RST its kernel answers the
+        bytes with) arrives later, a round trip later across a network. By then the stream
+        has ``left`` (the response saw ``http.disconnect``) and these stay PROCESSED for
+        the next stream: at least once, never lost. One task confirms for every stream, in
+        one transaction per wave of writes, instead of 2,000 timers and 2,000 commits."""
+        handle.unconfirmed.update(seqs)
+        handle.settled.clear()
+        due = time.monotonic() + confirm_seconds
+        self._written.append((due, due + confirm_seconds * _CONFIRM_SLACK, handle, seqs))
+        if self._confirmer is None or self._confirmer.done():
+            self._confirmer = asyncio.create_task(self._confirm_due())
 
-    async def _write_marks(self) -> None:
-        marks, self._marks = self._marks, []
-        outcome: BaseException | None = None
+    async def _confirm_due(self) -> None:
+        while self._written:
+            wait = self._written[0][1] - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            now = time.monotonic()
+            due: list[tuple[StreamHandle, Sequence[int]]] = []
+            while self._written and self._written[0][0] <= now:
+                _, _, handle, seqs = self._written.popleft()
+                if not handle.gone:
+                    due.append((handle, seqs))
+            if due:
+                await self._confirm(due)
+
+    async def _confirm(self, due: list[tuple[StreamHandle, Sequence[int]]]) -> None:
         try:
             await event_store.mark_delivered_many(
-                self._db, [(sub, seqs) for sub, seqs, _ in marks], iso(self._clock.now())
+                self._db, [(h.subscription_id, seqs) for h, seqs in due], iso(self._clock.now())
             )
-        except BaseException as exc:
-            outcome = exc
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            for _, _, done in marks:
-                if done.done():
-                    continue
-                if outcome is None:
-                    done.set_result(None)
-                elif isinstance(outcome, Exception):
-                    # Each stream fails as its own mark_delivered would have.
-                    done.set_exception(outcome)
-                    done.exception()  # retrieved here too: a stream may have ended
-                else:
-                    done.cancel()
+        except Exception:
+            # Not marked: the events stay PROCESSED and go out again. The streams end
+            # rather than wait for marks that will not come.
+            log.exception("event delivery marks failed; %d streams end", len(due))
+            for handle, _ in due:
+                handle.leave()
+            return
+        for handle, seqs in due:
+            handle.unconfirmed.difference_update(seqs)
+            if not handle.unconfirmed:
+                handle.settled.set()
 
     # --- streams ------------------------------------------------------------------------
 
@@ -189,6 +220,9 @@ class EventBus:
         # committed before ours. Ending the current stream for it would end the newest.
 
     def close(self, handle: StreamHandle) -> None:
+        """The stream's response has ended; what it has not confirmed by now, never is."""
+        if handle.unconfirmed:
+            handle.gone = True
         if self._streams.get(handle.subscription_id) is handle:
             del self._streams[handle.subscription_id]
 

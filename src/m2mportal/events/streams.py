@@ -1,14 +1,17 @@
 """Server-Sent Event streams (the seed's "Detailed Implementation Guideline").
 
 ``GET /events/v1/sse/{subscriptionId}`` answers 200 at once, sends the subscription's
-undelivered events oldest first, then new ones as they commit. Each event is marked
-DELIVERED once written to the stream. The stream ends after an idle period, when a
-newer stream of the same subscription opens, on ``terminate``, or at the caller's bounds.
+undelivered events oldest first, then new ones as they commit. An event becomes DELIVERED
+once the connection it was written to was still open ``sse_confirm_seconds`` later (see
+``EventBus.written``). The stream ends ``sse_lifetime_seconds`` after it opened, busy or
+idle, when a newer stream of the same subscription opens, on ``terminate``, or at the
+caller's bounds; it stops writing a moment before, so what it wrote is confirmed by then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Send
 
 from m2mportal.domain.errors import ApiError, bad_request, forbidden, not_found, unauthorized
 from m2mportal.events.bus import StreamHandle
@@ -35,6 +39,21 @@ BATCH = 200
 CHUNK_CACHE = 1024
 JSON_STREAM = "application/stream+json"
 EVENT_STREAM = "text/event-stream"
+# Bounds are 32-bit: nothing larger means more than "unbounded" (a stream lives 60 s).
+MAX_BOUND = 2**31 - 1
+# Subscription and event ids are short printable ASCII (``sub-`` + 20 hex digits, the
+# seed's UUID-shaped event ids); anything else is refused before it reaches the database.
+MAX_ID_CHARS = 64
+
+
+def _printable_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_ID_CHARS and value.isascii() and value.isprintable()
+
+
+def _checked_id(value: str, name: str) -> str:
+    if not _printable_id(value):
+        raise bad_request(f"{name}: must be 1 to {MAX_ID_CHARS} printable ASCII characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -48,9 +67,14 @@ def _positive(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    # isdigit() alone admits '²' and other Unicode digits that int() refuses (a 500).
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise bad_request(f"{name}: must be a whole number of at least 1")
+    # isdigit() alone admits '²' and other Unicode digits that int() refuses (a 500); the
+    # length check keeps int() from parsing a megabyte of digits.
+    if (
+        not (raw.isascii() and raw.isdigit())
+        or len(raw) > len(str(MAX_BOUND))
+        or not 1 <= int(raw) <= MAX_BOUND
+    ):
+        raise bad_request(f"{name}: must be a whole number from 1 to {MAX_BOUND}")
     return int(raw)
 
 
@@ -74,13 +98,28 @@ async def _client(platform: Platform, request: Request) -> ClientInfo:
 
 async def _subscription(platform: Platform, request: Request) -> tuple[ClientInfo, str]:
     client = await _client(platform, request)
-    subscription_id = request.path_params["subscriptionId"]
+    subscription_id = _checked_id(request.path_params["subscriptionId"], "subscriptionId")
     row = await app_store.get_subscription(platform.db, subscription_id)
     if row is None:
         raise not_found(f"subscription {subscription_id} does not exist")
     if row["client_id"] != client.client_id:
         raise forbidden(f"subscription {subscription_id} belongs to another application")
     return client, subscription_id
+
+
+async def _replay_from(platform: Platform, request: Request, subscription_id: str) -> int | None:
+    """The seq after which a replay starts (``Last-Event-ID`` or ``lastEventId``), or None.
+    An id of another subscription's event, another tenant's included, is refused exactly
+    as an id that names no event: same status, same message, one query either way."""
+    name, last_id = "Last-Event-ID", request.headers.get("last-event-id")
+    if not last_id:
+        name, last_id = "lastEventId", request.query_params.get("lastEventId")
+    if not last_id:
+        return None
+    seq = await event_store.seq_in(platform.db, subscription_id, _checked_id(last_id, name))
+    if seq is None:
+        raise bad_request(f"{name}: no event {last_id} in this subscription")
+    return seq
 
 
 def _encode(event: dict[str, Any], sse: bool) -> bytes:
@@ -124,8 +163,15 @@ async def _events(
 ) -> AsyncIterator[bytes]:
     db, bus, settings = platform.db, platform.bus, platform.settings
     loop = asyncio.get_running_loop()
+    confirm = settings.sse_confirm_seconds
+    lifetime = settings.sse_lifetime_seconds
+    if bounds.max_seconds is not None:
+        lifetime = min(lifetime, bounds.max_seconds)
     started = time.monotonic()
-    last_event = started
+    end = started + lifetime
+    # The stream takes no new event in its last moment, so that what it wrote is confirmed
+    # before it closes; an event of that moment waits for the next stream.
+    writes_end = end - min(confirm, lifetime / 2)
     sent = 0
     written = 0
     cursor = replay_from
@@ -137,15 +183,11 @@ async def _events(
     # nothing new: the stream waits without reading.
     caught_up = False
     highest = 0
-    # The marks of the last write until they are committed: a read must not start
-    # before (it would return those events again), nor may the stream end.
-    marking: asyncio.Future[None] | None = None
+    # Ended by its lifetime (or maxMinutes), not by a bound, a newer stream or the client.
+    expired = False
     try:
         while not handle.stopped:
             handle.wake.clear()
-            if marking is not None and marking.done():
-                marking.result()  # a failed write ends the stream, as before
-                marking = None
             hints, must_read = handle.take()
             if (
                 cursor is None
@@ -155,15 +197,14 @@ async def _events(
                 and all(_seq(hint) > highest for hint in hints)
             ):
                 rows = sorted(hints, key=_seq)
+            elif cursor is not None:
+                rows = await event_store.after(db, handle.subscription_id, cursor, BATCH)
             else:
-                if marking is not None:
-                    await marking
-                    marking = None
-                if cursor is not None:
-                    rows = await event_store.after(db, handle.subscription_id, cursor, BATCH)
-                else:
-                    rows = await event_store.undelivered(db, handle.subscription_id, BATCH)
-                    caught_up = len(rows) < BATCH
+                # Not what this stream wrote and has yet to confirm: it is PROCESSED still.
+                rows = await event_store.undelivered(
+                    db, handle.subscription_id, BATCH, handle.unconfirmed
+                )
+                caught_up = len(rows) < BATCH
             if rows:
                 highest = max(highest, _seq(rows[-1]))
             if bounds.max_number is not None:
@@ -183,37 +224,67 @@ async def _events(
                 written += len(chunk)
             if chunks:
                 yield b"".join(chunks)
-                # Written to the connection: now it counts as delivered (the marks of the
-                # streams woken together are committed together).
-                marking = bus.delivered(handle.subscription_id, seqs)
+                # Written (the send returned); delivered once the connection outlives it.
+                bus.written(handle, seqs, confirm)
                 sent += len(seqs)
-                last_event = time.monotonic()
                 if cursor is not None:
                     cursor = seqs[-1]
                 if bounds.max_number is not None and sent >= bounds.max_number:
                     break
-                # maxMinutes bounds a busy stream too, not only an idle one.
-                if bounds.max_seconds is not None and last_event >= started + bounds.max_seconds:
+                # The lifetime bounds a busy stream too, not only an idle one.
+                if time.monotonic() >= writes_end:
+                    expired = True
                     break
                 continue
             now = time.monotonic()
-            deadline = last_event + settings.sse_idle_seconds
-            if bounds.max_seconds is not None:
-                deadline = min(deadline, started + bounds.max_seconds)
-            if now >= deadline:
+            if now >= writes_end:
+                expired = True
                 break
             # Woken by a commit here or a NOTIFY from elsewhere; the poll catches the rest
             # (a plain timer that makes the stream read: lighter than a timeout, which
             # cancels and uncancels the task, with 2,000 streams waiting).
-            poll = loop.call_later(min(deadline - now, settings.sse_poll_seconds), handle.alert)
+            poll = loop.call_later(min(writes_end - now, settings.sse_poll_seconds), handle.alert)
             try:
                 await handle.wake.wait()
             finally:
                 poll.cancel()
-        if marking is not None:
-            await marking  # what was written counts as delivered before the stream ends
+        # Keep the connection open until what was written is confirmed (or the client
+        # leaves), at most until the end: the next stream must not send it again. An
+        # expired stream closes at its end exactly (the client has just left otherwise:
+        # the server cancels this wait).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, end - time.monotonic())):
+                await handle.settled.wait()
+                if expired:
+                    await asyncio.sleep(end - time.monotonic())
     finally:
         bus.close(handle)
+
+
+class EventStreamResponse(StreamingResponse):
+    """A stream that tells its handle the moment the client has gone, so nothing written
+    from then on (or not yet confirmed) counts as delivered: uvicorn's ``send`` after a
+    close returns without error, so only ``http.disconnect`` says so (ASGI spec < 2.4);
+    servers of spec 2.4 raise ``OSError`` from ``send`` instead."""
+
+    def __init__(self, content: AsyncIterator[bytes], handle: StreamHandle, media: str) -> None:
+        super().__init__(
+            content,
+            media_type=media,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.handle = handle
+
+    async def listen_for_disconnect(self, receive: Receive) -> None:
+        await super().listen_for_disconnect(receive)
+        self.handle.leave()
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        except OSError:
+            self.handle.leave()
+            raise
 
 
 def routes(platform: Platform) -> list[Route]:
@@ -224,23 +295,14 @@ def routes(platform: Platform) -> list[Route]:
         try:
             _, subscription_id = await _subscription(platform, request)
             bounds = _bounds(request)
-            last_id = request.headers.get("last-event-id") or request.query_params.get(
-                "lastEventId"
-            )
-            replay_from = None
-            if last_id:
-                replay_from = await event_store.seq_of(platform.db, last_id)
-                if replay_from is None:
-                    raise bad_request(f"lastEventId: no event {last_id}")
+            replay_from = await _replay_from(platform, request, subscription_id)
         except ApiError as error:
             return error_response(clock, error)
         sse = EVENT_STREAM in request.headers.get("accept", "")
         handle = await platform.bus.open(subscription_id)
         media = f"{EVENT_STREAM};charset=UTF-8" if sse else JSON_STREAM
-        return StreamingResponse(
-            _events(platform, handle, sse, bounds, replay_from, encoded),
-            media_type=media,
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        return EventStreamResponse(
+            _events(platform, handle, sse, bounds, replay_from, encoded), handle, media
         )
 
     async def terminate(request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from m2mportal.store.database import Database, Row
 
@@ -63,12 +63,21 @@ async def insert_deliveries(db: Database, event_seq: int, subscription_ids: Sequ
     )
 
 
-async def undelivered(db: Database, subscription_id: str, limit: int) -> list[Row]:
+async def undelivered(
+    db: Database, subscription_id: str, limit: int, skip: Collection[int] = ()
+) -> list[Row]:
+    """The oldest PROCESSED events of the subscription but ``skip`` (the ones the asking
+    stream has written and not yet confirmed)."""
+    params: dict[str, object] = {"s": subscription_id, "limit": limit}
+    leave_out = ""
+    if skip:
+        leave_out = " AND NOT " + db.in_list("d.event_seq", "skip")
+        params["skip"] = db.list_param(list(skip))
     return await db.fetch_all(
         f"SELECT {_EVENT} FROM event_deliveries d JOIN events e ON e.seq = d.event_seq"
-        " WHERE d.subscription_id = :s AND d.status = 'PROCESSED'"
+        f" WHERE d.subscription_id = :s AND d.status = 'PROCESSED'{leave_out}"
         " ORDER BY d.event_seq LIMIT :limit",
-        {"s": subscription_id, "limit": limit},
+        params,
     )
 
 
@@ -82,24 +91,21 @@ async def after(db: Database, subscription_id: str, seq: int, limit: int) -> lis
     )
 
 
-async def seq_of(db: Database, event_id: str) -> int | None:
-    seq = await db.fetch_val("SELECT seq FROM events WHERE id = :id", {"id": event_id})
-    return None if seq is None else int(seq)
-
-
-async def mark_delivered(db: Database, subscription_id: str, seqs: Sequence[int], now: str) -> None:
-    await db.execute(
-        "UPDATE event_deliveries SET status = 'DELIVERED', delivered_at = :now"
-        " WHERE subscription_id = :s AND status = 'PROCESSED' AND "
-        + db.in_list("event_seq", "seqs"),
-        {"s": subscription_id, "now": now, "seqs": db.list_param(list(seqs))},
+async def seq_in(db: Database, subscription_id: str, event_id: str) -> int | None:
+    """The seq of an event of this subscription; None for any other id, whether it names
+    no event or another subscription's (one query either way: the answer must not tell)."""
+    seq = await db.fetch_val(
+        "SELECT d.event_seq FROM events e JOIN event_deliveries d"
+        " ON d.event_seq = e.seq AND d.subscription_id = :s WHERE e.id = :id",
+        {"s": subscription_id, "id": event_id},
     )
+    return None if seq is None else int(seq)
 
 
 async def mark_delivered_many(
     db: Database, marks: Sequence[tuple[str, Sequence[int]]], now: str
 ) -> None:
-    """``mark_delivered`` for several streams, (subscription, seqs) each, in one
+    """Mark events DELIVERED for several streams, (subscription, seqs) each, in one
     transaction: one commit instead of one per stream, one primary-key update per event."""
     pairs = [(sub, seq) for sub, seqs in marks for seq in seqs]
     if db.dialect == "postgresql":
