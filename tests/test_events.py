@@ -518,6 +518,35 @@ async def test_undelivered_events_survive_a_restart_and_replay_on_request(
         await second.close()
 
 
+async def test_default_settings_confirm_what_a_bounded_stream_sent(
+    database_url: str, tmp_path: Path, platform: Platform
+) -> None:
+    """With the settings a user gets (a stream lives 60 s, confirms after 1 s): a stream
+    ended by maxNumber keeps its connection about a second to confirm what it sent, which
+    is then DELIVERED, and the next stream does not send it again."""
+    defaults = test_settings(database_url, tmp_path)  # the SSE settings as shipped
+    assert (defaults.sse_lifetime_seconds, defaults.sse_confirm_seconds) == (60.0, 1.0)
+    # ``platform`` (the fixture) empties the PostgreSQL database; this test runs its own.
+    shipped = await open_platform(defaults, clock=Clock(), run_migrations=False)
+    try:
+        transport = httpx.ASGITransport(app=create_app(shipped, background=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            world = await World.start(shipped, http)
+            tenant = await make_tenant(world)
+            made = [await publish(world, tenant.partner) for _ in range(2)]
+            began = time.monotonic()
+            _, events = await read_lines(http, tenant.sub(), tenant.events, maxNumber=1)
+            took = time.monotonic() - began
+            assert ids(events) == made[:1]
+            assert 1.0 <= took < 5.0, took
+            state = await backlog(world, tenant.sub())
+            assert state["undelivered"] == 1 and state["lastDelivered"] is not None
+            _, events = await read_lines(http, tenant.sub(), tenant.events, maxNumber=1)
+            assert ids(events) == made[1:]
+    finally:
+        await shipped.close()
+
+
 # --- bounds ----------------------------------------------------------------------------------
 
 
