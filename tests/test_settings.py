@@ -92,3 +92,30 @@ def test_the_data_folder_setting_places_database_and_key(tmp_path: Path) -> None
     settings = Settings.from_env({"M2MP_DATA_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'm2mportal.db'}"
     assert settings.secret_key_file == str(tmp_path / "secret.key")
+
+
+def test_a_command_refuses_a_missing_database_instead_of_creating_one(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    done = _cli({"M2MP_DATA_DIR": str(empty)}, "partners", "create", "Acme", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no database at" in lines[0], done.stderr
+    assert str(empty / "m2mportal.db") in lines[0]
+    assert not (empty / "m2mportal.db").exists() and not (tmp_path / "var").exists()
+
+
+def test_a_command_names_the_database_it_opened(tmp_path: Path) -> None:
+    env = {"M2MP_DATA_DIR": str(tmp_path)}
+    assert _cli(env, "db", "upgrade").returncode == 0
+    done = _cli(env, "partners", "create", "Acme", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"database: sqlite:///{tmp_path / 'm2mportal.db'}" in done.stderr
+    assert '"name": "Acme"' in done.stdout
+
+
+def test_an_unreachable_postgresql_is_one_line() -> None:
+    done = _cli({"M2MP_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none"}, "keys", "rotate")
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("database")]
+    assert len(lines) == 1 and "cannot open the database" in lines[0], done.stderr
+    assert "M2MP_DATABASE_URL" in lines[0] and "Traceback" not in done.stderr

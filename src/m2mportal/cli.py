@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import io
 import json
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import msgspec
 import typer
@@ -75,9 +76,64 @@ def _configure_logging() -> None:
     logs.configure_once()
 
 
+def _masked(url: str) -> str:
+    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", url)
+
+
+def _database_problem(settings: Settings, exc: BaseException) -> str:
+    """One line for a database that cannot be opened, naming the setting to fix."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (
+        f"cannot open the database {_masked(settings.database_url)}: {reason[:200]}"
+        " (check M2MP_DATABASE_URL, and that the server runs)"
+    )
+
+
+# Errors of a database that is unreachable, refuses us or has a schema we cannot use.
+_OPEN_ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+with contextlib.suppress(ImportError):
+    import sqlite3
+
+    import asyncpg
+    import sqlalchemy.exc
+
+    _OPEN_ERRORS += (
+        sqlite3.Error,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        sqlalchemy.exc.SQLAlchemyError,
+    )
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _existing_settings() -> Settings:
+    """The settings of a command that works on an existing database: a missing SQLite
+    file is refused (a command run from the wrong place must not start an empty one)."""
+    settings = Settings.from_env()
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        _fail(
+            f"no database at {path} (data folder {settings.data_dir}); start the platform"
+            " once (`make run` or `m2mportal serve`), or set M2MP_DATA_DIR / M2MP_DATABASE_URL"
+        )
+    err.print(
+        f"database: {_masked(settings.database_url)}", markup=False, highlight=False, soft_wrap=True
+    )
+    return settings
+
+
 def _with_platform(work: Callable[[Platform], Awaitable[T]], migrate: bool = True) -> T:
+    settings = _existing_settings()
+
     async def main() -> T:
-        platform = await open_platform(Settings.from_env(), run_migrations=migrate)
+        try:
+            platform = await open_platform(settings, run_migrations=migrate)
+        except _OPEN_ERRORS as exc:
+            _fail(_database_problem(settings, exc))
         try:
             return await work(platform)
         finally:
@@ -391,7 +447,10 @@ def _serve(settings: Settings, demo: bool) -> None:
     from m2mportal.app import create_app
 
     async def main() -> None:
-        platform = await open_platform(settings)
+        try:
+            platform = await open_platform(settings)
+        except _OPEN_ERRORS as exc:
+            _fail(_database_problem(settings, exc))
         try:
             if demo:
                 await _print_demo(platform)
@@ -514,8 +573,13 @@ def worker_command() -> None:
 
     from m2mportal.actions import worker
 
+    settings = _existing_settings()
+
     async def main() -> None:
-        platform = await open_platform(Settings.from_env())
+        try:
+            platform = await open_platform(settings)
+        except _OPEN_ERRORS as exc:
+            _fail(_database_problem(settings, exc))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -553,7 +617,7 @@ def settings_show(
     values = asdict(Settings.from_env())
     values["secret_key"] = "(set)" if values["secret_key"] else ""
     for name in ("database_url", "redis_url"):
-        values[name] = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", values[name])
+        values[name] = _masked(values[name])
     if as_json:
         sys.stdout.write(json.dumps(values, indent=2) + "\n")
         return
