@@ -681,6 +681,8 @@ async def test_two_server_processes_share_streams(
                 assert status.json()["status"] == "Done", status.text
                 print(f"\naction on A -> event on B: {latency * 1000:.0f} ms after the 202")
                 assert latency < 1.0
+                # Confirmed by B (1 s after the write): else A sends it again (at least once).
+                await all_delivered(world_a, sub)
 
                 # A second stream of the subscription, on A, ends the one on B.
                 async with open_stream(http_a, sub, tenant.events) as on_a:

@@ -26,8 +26,15 @@ _MAX_IDS = 200
 # window: one commit wakes 2,000 streams, whose writes spread over tens of milliseconds;
 # their marks go in one transaction (later is safe, earlier would not be).
 _CONFIRM_SLACK = 0.05
+# Time the confirming transaction may take (2,000 marks: tens of milliseconds).
+_COMMIT_MARGIN = 0.25
 
 log = logging.getLogger(__name__)
+
+
+def settle_seconds(confirm_seconds: float) -> float:
+    """How long after a write its delivery mark is committed, at the latest (normally)."""
+    return confirm_seconds * (1 + _CONFIRM_SLACK) + _COMMIT_MARGIN
 
 
 @dataclass(eq=False)

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Send
 
 from m2mportal.domain.errors import ApiError, bad_request, forbidden, not_found, unauthorized
-from m2mportal.events.bus import StreamHandle
+from m2mportal.events.bus import StreamHandle, settle_seconds
 from m2mportal.events.cloudevents import envelope
 from m2mportal.gateway.auth import bearer_token, check_address
 from m2mportal.gateway.errors import error_response
@@ -171,7 +171,7 @@ async def _events(
     end = started + lifetime
     # The stream takes no new event in its last moment, so that what it wrote is confirmed
     # before it closes; an event of that moment waits for the next stream.
-    writes_end = end - min(confirm, lifetime / 2)
+    writes_end = end - min(settle_seconds(confirm), lifetime / 2)
     sent = 0
     written = 0
     cursor = replay_from
