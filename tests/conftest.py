@@ -40,6 +40,9 @@ def test_settings(url: str, tmp: Path, **overrides: object) -> Settings:
         "provisioning_seconds": 0.0,
         "action_delay_ms": 0,
         "per_sim_delay_ms": 0,
+        # Tests move the clock (the operator's clock endpoints); a test of the default
+        # turns it off.
+        "simulation": True,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

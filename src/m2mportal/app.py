@@ -16,8 +16,10 @@ from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.events import asyncapi, streams
 from m2mportal.gateway import errors
 from m2mportal.gateway.endpoints import build_routes
+from m2mportal.gateway.request_log import RequestLog
 from m2mportal.iam import endpoints as iam
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
+from m2mportal.operator.routes import SIMULATION_PATHS
 from m2mportal.platform import Platform, base_url
 from m2mportal.services import applications
 
@@ -39,8 +41,15 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
     # Entry points configure logging first; an app built without them (tests, an ASGI
     # server's factory) must still never render a rich traceback with locals.
     logs.configure_once(platform.settings)
+    # Without M2MP_SIMULATION the simulation controls are neither routed nor documented:
+    # the operator API's fallback answers them 404 with the error body.
+    operator_endpoints = [
+        e
+        for e in OPERATOR_ENDPOINTS
+        if platform.settings.simulation or e.path not in SIMULATION_PATHS
+    ]
     customer_doc, operator_doc = docs_ui.documents(
-        platform.settings, API_ENDPOINTS, OPERATOR_ENDPOINTS, OPERATOR_BASE
+        platform.settings, API_ENDPOINTS, operator_endpoints, OPERATOR_BASE
     )
     metrics = ops.Metrics()
 
@@ -64,7 +73,7 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
     app = Starlette(
         routes=[
             *build_routes(API_ENDPOINTS, API_BASE, platform),
-            *build_routes(OPERATOR_ENDPOINTS, OPERATOR_BASE, platform),
+            *build_routes(operator_endpoints, OPERATOR_BASE, platform),
             *iam.routes(platform),
             *streams.routes(platform),
             *ops.routes(platform, metrics),
@@ -72,7 +81,9 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
                 customer_doc, operator_doc, asyncapi.build(base_url(platform.settings))
             ),
         ],
-        middleware=[Middleware(ops.MetricsMiddleware, metrics=metrics)],
+        # Outermost: the request id is bound before anything logs, and every answer (a
+        # crash's 500 too) carries it and is logged once.
+        middleware=[Middleware(RequestLog), Middleware(ops.MetricsMiddleware, metrics=metrics)],
         lifespan=lifespan,
     )
     errors.install(app, platform.clock)

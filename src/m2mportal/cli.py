@@ -19,7 +19,6 @@ import msgspec
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
-from rich.table import Table
 
 from m2mportal import API_BASE, logs
 from m2mportal.config import Settings, SettingsError
@@ -148,15 +147,38 @@ def _with_platform(work: Callable[[Platform], Awaitable[T]], migrate: bool = Tru
         raise typer.Exit(2) from exc
 
 
+def _json_out(data: Any) -> None:
+    sys.stdout.write(json.dumps(msgspec.to_builtins(data), indent=2) + "\n")
+
+
+def _lines_out(data: dict[str, Any]) -> None:
+    """``name: value`` lines, written as they are: a table would cut ids and secrets at
+    the terminal's width (a cut secret is lost: it is shown once)."""
+
+    def shown(item: Any) -> str:
+        return "-" if item is None else item if isinstance(item, str) else json.dumps(item)
+
+    sys.stdout.write("".join(f"{key}: {shown(item)}\n" for key, item in data.items()))
+
+
 def _print(value: Any, as_json: bool, title: str = "") -> None:
-    data = msgspec.to_builtins(value)
+    """One object: JSON with ``--json``, else ``name: value`` lines (``title`` on stderr,
+    so standard output holds only the data)."""
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        _json_out(value)
         return
-    table = Table(title=title or None, show_header=False)
-    for key, item in data.items():
-        table.add_row(key, item if isinstance(item, str) else json.dumps(item))
-    console.print(table)
+    if title:
+        err.print(title, markup=False, highlight=False, soft_wrap=True)
+    _lines_out(msgspec.to_builtins(value))
+
+
+def _print_rows(headers: list[str], rows: list[list[str]]) -> None:
+    """Rows in aligned columns, never cut: a long line wraps in the terminal instead of
+    losing the end of an id."""
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+    for row in (headers, *rows):
+        cells = [str(c).ljust(w) for c, w in zip(row, widths, strict=True)]
+        sys.stdout.write("  ".join(cells).rstrip() + "\n")
 
 
 @db_app.command("upgrade")
@@ -170,14 +192,17 @@ def db_upgrade() -> None:
 
 
 @keys_app.command("rotate")
-def keys_rotate() -> None:
+def keys_rotate(as_json: bool = JsonOpt) -> None:
     """Make a new signing key; older keys stay published until their tokens expire."""
 
     async def work(platform: Platform) -> str:
         return await platform.keyring.rotate()
 
     kid = _with_platform(work)
-    console.print(f"new signing key {kid}")
+    if as_json:
+        _json_out({"kid": kid})
+        return
+    sys.stdout.write(f"new signing key {kid}\n")
 
 
 @partners_app.command("create")
@@ -202,6 +227,7 @@ def users_create(
     password: str = typer.Option(
         ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="M2MP_PORTAL_PASSWORD"
     ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Create a portal user (the partner's technical contact)."""
     from m2mportal.services import partners
@@ -214,13 +240,25 @@ def users_create(
         await partners.create_portal_user(p.db, p.clock, partner, username, password)
 
     _with_platform(work)
-    console.print(f"portal user {username} created for partner {partner}")
+    if as_json:
+        _json_out({"partnerId": partner, "username": username})
+        return
+    sys.stdout.write(f"portal user {username} created for partner {partner}\n")
 
 
 @operator_app.command("create-client")
-def operator_create_client(name: str = "operator", as_json: bool = JsonOpt) -> None:
+def operator_create_client(
+    name: str = typer.Argument("operator", help="The client's name."),
+    name_option: str = typer.Option(None, "--name", help="The same as NAME (older form)."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Create an operator client; its secret is shown once."""
     from m2mportal.services import applications
+
+    if name_option is not None:
+        if name not in ("operator", name_option):
+            _fail(f"give the name once: {name!r} or --name {name_option!r}")
+        name = name_option
 
     async def work(p: Platform) -> Any:
         return await applications.create_operator_client(p, name)
@@ -264,31 +302,21 @@ def apps_list(partner: int = typer.Option(...), as_json: bool = JsonOpt) -> None
 
     found = _with_platform(work)
     if as_json:
-        sys.stdout.write(json.dumps(msgspec.to_builtins(found), indent=2) + "\n")
+        _json_out(found)
         return
-    table = Table("clientId", "name", "status", "readOnly", "userType", "ipWhitelist")
-    for a in found:
-        table.add_row(
-            a.client_id, a.name, a.status, str(a.read_only), a.user_type, ",".join(a.ip_whitelist)
-        )
-    console.print(table)
+    _print_rows(
+        ["clientId", "eventClientId", "name", "status", "readOnly", "userType", "ipWhitelist"],
+        [
+            [a.client_id, a.event_client_id or "-", a.name, a.status, str(a.read_only).lower(),
+             a.user_type, ",".join(a.ip_whitelist) or "-"]
+            for a in found
+        ],
+    )  # fmt: skip
 
 
 class SecretKind(StrEnum):
     client = "client"
     event = "event"
-
-
-def _print_whole(value: Any, as_json: bool) -> None:
-    """Secrets as plain ``name: value`` lines: a table would cut them at the terminal's
-    width."""
-    data = msgspec.to_builtins(value)
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return
-    sys.stdout.write(
-        "".join(f"{key}: {'-' if item is None else item}\n" for key, item in data.items())
-    )
 
 
 @apps_app.command("secrets")
@@ -299,7 +327,7 @@ def apps_secrets(client_id: str, as_json: bool = JsonOpt) -> None:
     async def work(p: Platform) -> Any:
         return await applications.secrets_of(p, client_id)
 
-    _print_whole(_with_platform(work), as_json)
+    _print(_with_platform(work), as_json)
 
 
 @apps_app.command("rotate-secret")
@@ -314,7 +342,7 @@ def apps_rotate_secret(
     async def work(p: Platform) -> Any:
         return await applications.rotate_secret(p, client_id, which.value)
 
-    _print_whole(_with_platform(work), as_json)
+    _print(_with_platform(work), as_json)
 
 
 def _catalog(spec: Any, as_json: bool) -> None:
@@ -370,6 +398,7 @@ def sims_import(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     partner: int = typer.Option(..., help="Partner id the SIMs belong to."),
     skip_invalid: bool = typer.Option(False, help="Import the valid rows, report the rest."),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Import SIMs from CSV: every row is checked; nothing is imported on error unless
     --skip-invalid."""
@@ -418,8 +447,13 @@ def sims_import(
         err.print(f"[red]{exc.rejected} invalid rows: nothing imported[/red] (see --skip-invalid)")
         raise typer.Exit(1) from exc
     for line in outcome.errors:
-        err.print(line)
-    console.print(f"imported {outcome.inserted} SIMs, skipped {outcome.rejected} invalid rows")
+        err.print(line, markup=False, highlight=False)
+    if as_json:
+        _json_out(
+            {"imported": outcome.inserted, "skipped": outcome.rejected, "errors": outcome.errors}
+        )
+        return
+    sys.stdout.write(f"imported {outcome.inserted} SIMs, skipped {outcome.rejected} invalid rows\n")
 
 
 def _tune_gc() -> None:
@@ -596,7 +630,9 @@ def worker_command() -> None:
 @app.command()
 def run() -> None:
     """What `make run` does: migrate, seed the demo partner, print credentials, serve."""
-    settings = Settings.from_env()
+    # The demo is where the simulation controls belong (unless M2MP_SIMULATION says no).
+    overrides = {} if "M2MP_SIMULATION" in os.environ else {"simulation": True}
+    settings = Settings.from_env(**overrides)
     os.makedirs(settings.data_dir, exist_ok=True)
     _serve(settings, demo=True)
 
@@ -619,12 +655,9 @@ def settings_show(
     for name in ("database_url", "redis_url"):
         values[name] = _masked(values[name])
     if as_json:
-        sys.stdout.write(json.dumps(values, indent=2) + "\n")
+        _json_out(values)
         return
-    table = Table(show_header=False)
-    for key, item in values.items():
-        table.add_row("M2MP_" + key.upper(), item if isinstance(item, str) else json.dumps(item))
-    console.print(table)
+    _lines_out({"M2MP_" + key.upper(): item for key, item in values.items()})
 
 
 def main() -> None:

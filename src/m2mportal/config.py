@@ -113,8 +113,7 @@ class Settings:
     )
     sse_confirm_seconds: float = setting(
         1.0,
-        "an event counts as delivered once its stream was still open this long after"
-        " writing it",
+        "an event counts as delivered once its stream was still open this long after writing it",
     )
     sse_poll_seconds: float = setting(
         1.0, "how often an idle stream looks for events of other processes"
@@ -134,7 +133,11 @@ class Settings:
     log_format: str = setting(
         "text", "`text` (one readable line per record) or `json` (JSON lines)"
     )
-    simulated_clock: bool = setting(False, "allow the operator to move the platform clock")
+    simulation: bool = setting(
+        False,
+        "serve the simulation controls (the operator's clock endpoints); off: they answer"
+        " 404 and the clock is real time (`m2mportal run`, i.e. `make run`, turns it on)",
+    )
 
     def __post_init__(self) -> None:
         # Paths that follow the data folder are filled in once, here, so every part of

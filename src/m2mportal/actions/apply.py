@@ -132,6 +132,7 @@ async def _apply(platform: Platform, claimed: list[Row], now: str) -> None:
     await action_store.mark_sims(db, results)
     for signup_id, (done, failed) in sorted(counts.items()):
         total = await action_store.count_sims(db, signup_id, done, failed, now)
+        finish.note_progress(signup_id, total, done, failed)
         if total["pending"] == 0:
             status = finish.final_status(total["done"], total["failed"], total["cancelled"])
             await finish.complete(platform, signup_id, total["partner_id"], status)

@@ -37,6 +37,8 @@ async def run(platform: Platform, stop: asyncio.Event | None = None) -> None:
     per_sim = platform.settings.per_sim_delay_ms / 1000
     # With a backend delay per SIM, SIMs go one at a time so progress shows SIM by SIM.
     batch = 1 if per_sim > 0 else BATCH
+    # Each action's start and end are logged by the workflow (actions/finish.py).
+    log.info("worker started", batch=batch)
     while stop is None or not stop.is_set():
         try:
             progressed = await apply_next(platform, batch)
@@ -51,3 +53,4 @@ async def run(platform: Platform, stop: asyncio.Event | None = None) -> None:
         wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)
+    log.info("worker stopped")

@@ -36,6 +36,12 @@ def _api_base(call: Call) -> str:
     return base_url(call.platform.settings) + API_BASE
 
 
+def _public_url(call: Call) -> str:
+    """The request's URL on the configured public address (never the Host header's)."""
+    url = call.request.url
+    return base_url(call.platform.settings) + url.path + (f"?{url.query}" if url.query else "")
+
+
 async def list_sims(call: Call) -> SimPage:
     q: SimListQuery = call.query
     assert call.partner_id is not None and call.principal is not None
@@ -68,7 +74,7 @@ async def list_sims(call: Call) -> SimPage:
         remark=q.remark,
     )
     return await sims.list_page(
-        call.platform.db, call.platform.clock, str(call.request.url), flt, q.size, q.page, q.after
+        call.platform.db, call.platform.clock, _public_url(call), flt, q.size, q.page, q.after
     )
 
 

@@ -28,6 +28,7 @@ from m2mportal.events.bus import StreamHandle, settle_seconds
 from m2mportal.events.cloudevents import envelope
 from m2mportal.gateway.auth import bearer_token, check_address
 from m2mportal.gateway.errors import error_response
+from m2mportal.gateway.request_log import note_caller
 from m2mportal.platform import Platform
 from m2mportal.services.clients import ClientInfo
 from m2mportal.store import applications as app_store
@@ -93,6 +94,7 @@ async def _client(platform: Platform, request: Request) -> ClientInfo:
     if client is None or not client.active:
         raise unauthorized("the application of this event token does not exist or is not active")
     check_address(platform, request, client)
+    note_caller(request.scope, client.client_id, client.partner_id)
     return client
 
 

@@ -21,6 +21,7 @@ from m2mportal.gateway import inputs
 from m2mportal.gateway.auth import Principal, authenticate
 from m2mportal.gateway.errors import error_response, validation_problem
 from m2mportal.gateway.limits import Budget
+from m2mportal.gateway.request_log import note_caller
 from m2mportal.gateway.routing import RouteTable
 from m2mportal.platform import Platform
 
@@ -144,6 +145,7 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
             principal = None
             if role is not None:
                 principal = await authenticate(platform, request, role)
+                note_caller(request.scope, principal.client_id, principal.partner_id)
             params = request.path_params
             ids = inputs.path_ids(params)
             partner_id = ids.get("partnerId")

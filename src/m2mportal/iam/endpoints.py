@@ -16,6 +16,7 @@ from m2mportal.domain.errors import ApiError
 from m2mportal.gateway.client_address import client_ip
 from m2mportal.gateway.endpoints import read_body
 from m2mportal.gateway.inputs import text_problem
+from m2mportal.gateway.request_log import note_caller
 from m2mportal.iam.clients import OAuthError, authenticate, credentials
 from m2mportal.platform import Platform
 
@@ -139,6 +140,7 @@ def routes(platform: Platform) -> list[Route]:
             platform.db, platform.vault, client_id, secret,
             platform.clock.now(), settings.provisioning_seconds,
         )  # fmt: skip
+        note_caller(request.scope, client.row["client_id"], client.row["partner_id"])
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", "only client_credentials is supported")
         scopes = (form.get("scope") or DEFAULT_SCOPE).split()

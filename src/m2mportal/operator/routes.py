@@ -75,6 +75,9 @@ _SECRETS = (
     " never logged."
 )
 
+# Served only with M2MP_SIMULATION (app.py): elsewhere they answer 404 and time is real.
+SIMULATION_PATHS = frozenset({"/clock", "/clock/advance"})
+
 ENDPOINTS: list[Endpoint] = [
     _op("POST", "/partners", h.create_partner, "Create a partner or subunit",
         body=NewPartner, response=Partner, status=201,

@@ -1,0 +1,116 @@
+"""One log line per request, and the request id that ties it to the caller's report.
+
+Each request logs, when its answer is complete (a stream: when it ends), at info:
+``method``, ``path`` (the route's template, ``/partners/{partnerId}/sims/{iccid}``: never
+the raw path, whose ids would make every line unique, nor the query string, which can
+carry credentials), ``status``, ``duration_ms``, ``client_id`` and ``partner_id`` once the
+caller is known (``note_caller``), and ``request_id``. Nothing of the request's headers,
+form or body is written. The line goes through m2mportal.logs (redaction, text or JSON).
+
+The request id comes from the caller's ``X-Request-ID`` when it is printable ASCII of at
+most 128 characters, else it is made here; the answer carries it in ``X-Request-ID`` and
+every log line of the request (a 500's included) in ``request_id``.
+
+Pure ASGI, like ops.MetricsMiddleware: BaseHTTPMiddleware would cost a task per request.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = b"x-request-id"
+MAX_ID_CHARS = 128
+_ID_KEY = "m2mp.request_id"
+_CALLER_KEY = "m2mp.caller"
+# The log field every line of a request gets (structlog's context variables).
+_CONTEXT_FIELD = "request_id"
+
+log = structlog.get_logger("m2mportal.request")
+
+
+def note_caller(scope: Scope, client_id: str | None, partner_id: int | None) -> None:
+    """Who called, for the request's log line (once the token or secret was checked)."""
+    scope[_CALLER_KEY] = (client_id, partner_id)
+
+
+def request_id(scope: Scope) -> str | None:
+    """The request's id (None outside RequestLog)."""
+    value: str | None = scope.get(_ID_KEY)
+    return value
+
+
+def _accepted(raw: bytes) -> str | None:
+    """The caller's id when it is 1-128 printable ASCII characters."""
+    if not 0 < len(raw) <= MAX_ID_CHARS or not all(0x20 <= b < 0x7F for b in raw):
+        return None
+    return raw.decode("ascii")
+
+
+def _incoming(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == HEADER:
+            return _accepted(value)
+    return None
+
+
+def _path_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    # A path no route takes (none of the APIs' prefixes) is named as such, not written.
+    return path if isinstance(path, str) else "(no route)"
+
+
+def _partner(scope: Scope, caller: tuple[str | None, int | None] | None) -> int | str | None:
+    """The partner the call addressed (the path's partnerId), else the caller's."""
+    addressed = scope.get("path_params", {}).get("partnerId")
+    if isinstance(addressed, str) and addressed.isascii() and addressed.isdigit():
+        return int(addressed) if len(addressed) <= 18 else addressed[:18]
+    return caller[1] if caller else None
+
+
+class RequestLog:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = _incoming(scope) or uuid.uuid4().hex
+        scope[_ID_KEY] = rid
+        id_header = (HEADER, rid.encode("ascii"))
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(**{_CONTEXT_FIELD: rid})
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+            self._line(scope, status, started, rid)
+
+    @staticmethod
+    def _line(scope: Scope, status: int, started: float, rid: str) -> None:
+        caller: Any = scope.get(_CALLER_KEY)
+        log.info(
+            "request",
+            method=scope["method"],
+            path=_path_template(scope),
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            client_id=caller[0] if caller else None,
+            partner_id=_partner(scope, caller),
+            request_id=rid,
+        )
