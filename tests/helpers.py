@@ -150,3 +150,10 @@ class World:
         self, method: str, path: str, headers: dict[str, str], **kwargs: Any
     ) -> httpx.Response:
         return await self.http.request(method, API_BASE + path, headers=headers, **kwargs)
+
+    async def inject(self, kind: str, **body: Any) -> dict[str, Any]:
+        """Operator traffic injection (``sessions``, ``sms``, ``voice``); the answer."""
+        answer = await self.op("POST", f"/simulator/{kind}", json=body)
+        assert answer.status_code == 201, answer.text
+        injected: dict[str, Any] = answer.json()
+        return injected

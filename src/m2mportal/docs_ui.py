@@ -89,6 +89,8 @@ def documents(
             "SIM": "SIM inventory: list with search and filters, details by any identifier",
             "SIM Actions": "Asynchronous bulk SIM actions: accepted with 202 and a signupId,"
             " followed with the action status or the `simaction.v1` event",
+            "SIM Network": "The SIM in the network: session, session and SMS history, send"
+            " message, HLR check and reset",
         },
     )
     operator_doc = openapi.Document(

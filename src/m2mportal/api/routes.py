@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from m2mportal.api import actions, partners, sims, usage
+from m2mportal.api import actions, network, partners, sims, usage
 from m2mportal.api import examples as ex
 from m2mportal.domain.actions import CATALOGUE, ActionSpec
 from m2mportal.gateway.endpoints import Endpoint
-from m2mportal.gateway.openapi import binding_rules, error_example, merge, sims_rules
+from m2mportal.gateway.openapi import binding_rules, error_example, merge, ref, sims_rules
 from m2mportal.models import (
     ActionAccepted,
     ActionPage,
@@ -18,6 +18,22 @@ from m2mportal.models import (
     SimDetails,
     SimPage,
     SimSelector,
+)
+from m2mportal.network import examples as nex
+from m2mportal.network.models import (
+    HistoryQuery,
+    HistoryRequest,
+    HlrCheck,
+    HlrReset,
+    MessageAccepted,
+    NetworkSelector,
+    SendMessage,
+    SendMessageBy,
+    SessionHistory,
+    SessionQuery,
+    SessionRequest,
+    SimSession,
+    SmsHistory,
 )
 
 _ACTION_DOC = """Starts the action for 1 to 1,000 SIMs and answers **202** with a
@@ -214,3 +230,141 @@ ENDPOINTS: list[Endpoint] = [
     ),
     *ACTION_ENDPOINTS,
 ]
+
+
+# The network (api/network.py): session, histories, send message, HLR. The GETs take the
+# ICCID in the path; the POSTs one identifier in the body (iccid or msisdn).
+def _by_identifier(**more: dict[str, Any]) -> dict[str, Any]:
+    """``body_schema``: exactly one of ``iccid`` or ``msisdn`` (the other absent or null)."""
+    kinds = {"iccid": "Iccid", "msisdn": "Msisdn"}
+    return {
+        "properties": {
+            kind: {"anyOf": [ref(name), {"type": "null"}]} for kind, name in kinds.items()
+        }
+        | more,
+        "oneOf": [
+            {
+                "title": f"by {kind}",
+                "required": [kind],
+                "properties": {
+                    other: ref(kinds[other]) if other == kind else {"type": "null"}
+                    for other in kinds
+                },
+            }
+            for kind in kinds
+        ],
+    }
+
+
+_BY_IDENTIFIER = (
+    " The SIM is selected by exactly one of `iccid` or `msisdn` in the body (an MSISDN"
+    " exists from activation on); a SIM outside the caller's scope answers 404."
+)
+_HISTORY_DATES = (
+    " `dateFrom` (inclusive) and `dateTo` (exclusive; a date alone includes that whole day)"
+    " are ISO 8601 dates or date-times, UTC unless they carry an offset; the span is at most"
+    " 92 days (400 naming `dateTo` otherwise). Paged with `page` (0-based) and `size` (at"
+    " most 1,000), newest first."
+)
+_SESSION_DOC = (
+    "Whether the SIM is `online` and its current data session: APN, IP address, radio"
+    " access type, network (MCC, MNC, name, country), start, volumes so far (`volumeRounded`:"
+    " rounded up to whole kilobytes) and any restriction. With `parallelSessions=true` also"
+    " `sessions`, every open session, which needs the option \"Parallel Sessions\" booked"
+    " on the SIM (400 otherwise)."
+)
+_SESSION_HISTORY_DOC = (
+    "The SIM's closed data sessions that started in the window, with their end and cause"
+    " (`Normal`, `HLR reset`, ...). Without dates: the last 7 days." + _HISTORY_DATES
+)
+_SMS_HISTORY_DOC = (
+    "The SIM's messages, sent (`MO`) and received (`MT`), with their delivery status"
+    " (`PENDING`, `DELIVERED`, `FAILED`, `EXPIRED`) and network. Dates are optional: without"
+    " them everything kept (the last 92 days)." + _HISTORY_DATES
+)
+_SEND_DOC = (
+    "Sends one SMS from the platform to the SIM's device, for diagnostics of single SIMs:"
+    " `message` is GSM-7 up to 160 characters, or UCS-2 up to 70 when it needs other"
+    " characters. Answers **202** with the `smsId`: a device that is online receives it at"
+    " once (`DELIVERED`); otherwise it is held (`PENDING`) until the device attaches within"
+    " `validityMinutes` (default 1,440) and is `EXPIRED` after that. Only Active SIMs (409"
+    " otherwise). Read-only applications answer 403."
+)
+_HLR_CHECK_DOC = (
+    "Deprecated since 3.7.12 (answers carry `Deprecation: true`). The SIM's registration in"
+    " the HLR: whether it is registered and online, the network of its last location update"
+    " and whether data is barred."
+)
+_HLR_RESET_DOC = (
+    "Cancels the SIM's location in the HLR: every open data session closes with cause"
+    " `HLR reset`, and the device of an Active SIM re-attaches at once, opening a new session"
+    " where each one was. Answers the closed and the new session ids. Read-only"
+    " applications answer 403."
+)
+_NOT_ACTIVE = {
+    409: (
+        "The SIM is not Active",
+        None,
+        error_example(
+            409, "Conflict", ["status: the SIM is Suspended; messages go to Active SIMs only"]
+        ),
+    )
+}
+_SIM = "/partners/{partnerId}/sims/{iccid}"
+_SIMS = "/partners/{partnerId}/sims"
+
+NETWORK_ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", f"{_SIM}/session", network.get_sim_session, "Get SIM session", "SIM Network",
+             response=SimSession, query=SessionQuery, rate_class="history",
+             description=_SESSION_DOC, response_example=nex.SESSION),
+    Endpoint("POST", f"{_SIMS}/session", network.post_sim_session,
+             "Get SIM session by identifier", "SIM Network", response=SimSession,
+             body=SessionRequest, rate_class="history",
+             description=_SESSION_DOC + _BY_IDENTIFIER,
+             body_schema=_by_identifier(), request_example=nex.SESSION_REQUEST,
+             response_example=nex.SESSION),
+    Endpoint("GET", f"{_SIM}/sessionhistory", network.get_session_history,
+             "Get SIM session history", "SIM Network", response=SessionHistory,
+             query=HistoryQuery, rate_class="history", description=_SESSION_HISTORY_DOC,
+             response_example=nex.SESSION_HISTORY),
+    Endpoint("POST", f"{_SIMS}/sessionhistory", network.post_session_history,
+             "Get SIM session history by identifier", "SIM Network", response=SessionHistory,
+             body=HistoryRequest, rate_class="history",
+             description=_SESSION_HISTORY_DOC + _BY_IDENTIFIER, body_schema=_by_identifier(),
+             request_example=nex.HISTORY_REQUEST, response_example=nex.SESSION_HISTORY),
+    Endpoint("GET", f"{_SIM}/smshistory", network.get_sms_history, "Get SMS history",
+             "SIM Network", response=SmsHistory, query=HistoryQuery, rate_class="history",
+             description=_SMS_HISTORY_DOC, response_example=nex.SMS_HISTORY),
+    Endpoint("POST", f"{_SIMS}/smshistory", network.post_sms_history,
+             "Get SMS history by identifier", "SIM Network", response=SmsHistory,
+             body=HistoryRequest, rate_class="history",
+             description=_SMS_HISTORY_DOC + _BY_IDENTIFIER, body_schema=_by_identifier(),
+             request_example=nex.HISTORY_REQUEST, response_example=nex.SMS_HISTORY),
+    Endpoint("POST", f"{_SIM}/sms", network.send_message, "Send message", "SIM Network",
+             response=MessageAccepted, body=SendMessage, status=202, writes=True,
+             rate_class="sms", errors=(400, 401, 403, 404, 409), answers=dict(_NOT_ACTIVE),
+             description=_SEND_DOC, request_example=nex.SEND, response_example=nex.SENT),
+    Endpoint("POST", f"{_SIMS}/sms", network.send_message_by_identifier,
+             "Send message by identifier", "SIM Network", response=MessageAccepted,
+             body=SendMessageBy, status=202, writes=True, rate_class="sms",
+             errors=(400, 401, 403, 404, 409), answers=dict(_NOT_ACTIVE),
+             description=_SEND_DOC + _BY_IDENTIFIER, body_schema=_by_identifier(),
+             request_example=nex.SEND_BY, response_example=nex.SENT),
+    Endpoint("POST", f"{_SIM}/hlr/check", network.check_hlr, "Check SIM in HLR", "SIM Network",
+             response=HlrCheck, rate_class="history", deprecated=True,
+             description=_HLR_CHECK_DOC, response_example=nex.HLR_CHECK),
+    Endpoint("POST", f"{_SIMS}/hlr/check", network.check_hlr_by_identifier,
+             "Check SIM in HLR by identifier", "SIM Network", response=HlrCheck,
+             body=NetworkSelector, rate_class="history", deprecated=True,
+             description=_HLR_CHECK_DOC + _BY_IDENTIFIER, body_schema=_by_identifier(),
+             request_example=nex.BY_ICCID, response_example=nex.HLR_CHECK),
+    Endpoint("POST", f"{_SIM}/hlr/reset", network.reset_hlr, "Reset SIM in HLR", "SIM Network",
+             response=HlrReset, rate_class="history", writes=True,
+             description=_HLR_RESET_DOC, response_example=nex.HLR_RESET),
+    Endpoint("POST", f"{_SIMS}/hlr/reset", network.reset_hlr_by_identifier,
+             "Reset SIM in HLR by identifier", "SIM Network", response=HlrReset,
+             body=NetworkSelector, rate_class="history", writes=True,
+             description=_HLR_RESET_DOC + _BY_IDENTIFIER, body_schema=_by_identifier(),
+             request_example=nex.BY_ICCID, response_example=nex.HLR_RESET),
+]  # fmt: skip
+ENDPOINTS += NETWORK_ENDPOINTS

@@ -30,8 +30,11 @@ from m2mportal.models import (
     SecretRotation,
     SubscriptionBacklog,
 )
+from m2mportal.network import examples as nex
+from m2mportal.network.models import Injected, InjectSession, InjectSms, InjectVoice
 from m2mportal.operator import examples as ex
 from m2mportal.operator import handlers as h
+from m2mportal.operator import simulator
 
 
 def _op(method: str, path: str, handler: h.Any, summary: str, **kw: h.Any) -> Endpoint:
@@ -194,3 +197,35 @@ ENDPOINTS: list[Endpoint] = [
         " and do not move.",
         request_example=ex.ADVANCE, response_example=ex.ADVANCED),
 ]  # fmt: skip
+
+
+# The simulated network's traffic injection (operator/simulator.py; CONTRACT 11.1).
+_INJECT_DOC = (
+    " The SIM is found by ICCID among every partner's SIMs (404 when there is none); the"
+    " records go through the same ingestion as any other traffic (docs/api.md \"Network\")"
+    " and show up in the SIM's session, histories and this month's usage at once."
+)
+ENDPOINTS += [
+    _op("POST", "/simulator/sessions", simulator.inject_session,
+        "Inject a data session for one SIM", body=InjectSession, response=Injected, status=201,
+        description="A data session on `apn` in network `mcc`/`mnc` that moved `bytesUp` and"
+        " `bytesDown` over `durationSeconds`. `open: true` leaves it open (the SIM is online);"
+        " `open: false` closes it, so it must have ended by now. `startedAt` (ISO 8601, UTC"
+        " without an offset) places its start; by default it started `durationSeconds` ago."
+        " Answers the new `sessionId` as `id`." + _INJECT_DOC,
+        request_example=nex.INJECT_SESSION, response_example=nex.INJECTED),
+    _op("POST", "/simulator/sms", simulator.inject_sms, "Inject one SMS for one SIM",
+        body=InjectSms, response=Injected, status=201,
+        description="One message sent (`MO`) or received (`MT`) by the SIM's device now,"
+        " delivered, in network `mcc`/`mnc`; `text` is one SMS (GSM-7 up to 160 characters or"
+        " UCS-2 up to 70) and is not stored. Answers the `smsId` as `id`." + _INJECT_DOC,
+        request_example=nex.INJECT_SMS,
+        response_example={**nex.INJECTED, "id": "sms-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"}),
+    _op("POST", "/simulator/voice", simulator.inject_voice, "Inject one voice call for one SIM",
+        body=InjectVoice, response=Injected, status=201,
+        description="One call made (`MO`) or received (`MT`) by the SIM's device, of"
+        " `durationSeconds`, ending now. Answers the call's id as `id`." + _INJECT_DOC,
+        request_example=nex.INJECT_VOICE,
+        response_example={**nex.INJECTED, "id": "call-5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a"}),
+]  # fmt: skip
+SIMULATION_PATHS = SIMULATION_PATHS | {"/simulator/sessions", "/simulator/sms", "/simulator/voice"}

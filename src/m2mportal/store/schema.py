@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -342,4 +343,76 @@ event_deliveries = Table(
         "event_seq",
     ),
     Index("ix_event_deliveries_event_seq", "event_seq"),
+)
+
+
+# --- the network (network/records.py): usage records as a packet core and SMSC feed them ---
+
+# The ledger of ingested record ids: a record id seen before is ignored (exactly once).
+network_records = Table(
+    "network_records",
+    metadata,
+    Column("record_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("iccid", String(20), nullable=False),
+    Column("recorded_at", String(32), nullable=False),  # the record's own time
+    Column("received_at", String(32), nullable=False),
+    Index("ix_network_records_recorded_at", "recorded_at"),
+)
+
+# Data sessions: open while ended_at is null; volumes are the session's totals so far.
+data_sessions = Table(
+    "data_sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("iccid", String(20), nullable=False),
+    Column("apn", String(100), nullable=False),
+    Column("ip_address", String(45), nullable=True),
+    Column("rat_type", String(16), nullable=False),
+    Column("imei", String(16), nullable=True),
+    Column("mcc", String(3), nullable=False),
+    Column("mnc", String(3), nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Column("ended_at", String(32), nullable=True),
+    Column("bytes_up", BigInteger, nullable=False, default=0),
+    Column("bytes_down", BigInteger, nullable=False, default=0),
+    Column("end_cause", String(64), nullable=True),
+    Column("restriction_reason", String(32), nullable=True),
+    Index("ix_data_sessions_iccid_started_at", "iccid", "started_at"),
+    Index("ix_data_sessions_started_at", "started_at"),
+)
+
+sms_records = Table(
+    "sms_records",
+    metadata,
+    Column("sms_id", String(64), primary_key=True),
+    Column("iccid", String(20), nullable=False),
+    Column("direction", String(2), nullable=False),  # MO or MT
+    Column("sent_at", String(32), nullable=False),
+    Column("originator", String(32), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # PENDING, DELIVERED, FAILED, EXPIRED
+    Column("status_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=True),  # a PENDING MT message's validity
+    Column("mcc", String(3), nullable=True),
+    Column("mnc", String(3), nullable=True),
+    Column("cost", Float, nullable=True),
+    Index("ix_sms_records_iccid_sent_at", "iccid", "sent_at"),
+    Index("ix_sms_records_sent_at", "sent_at"),
+)
+
+voice_records = Table(
+    "voice_records",
+    metadata,
+    Column("call_id", String(64), primary_key=True),
+    Column("iccid", String(20), nullable=False),
+    Column("direction", String(2), nullable=False),  # MO or MT
+    Column("started_at", String(32), nullable=False),
+    Column("duration_seconds", Integer, nullable=False),
+    Column("mcc", String(3), nullable=False),
+    Column("mnc", String(3), nullable=False),
+    Column("cost", Float, nullable=True),
+    Index("ix_voice_records_iccid_started_at", "iccid", "started_at"),
+    Index("ix_voice_records_started_at", "started_at"),
 )
