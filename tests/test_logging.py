@@ -261,6 +261,7 @@ async def test_json_format_writes_one_json_object_per_line(
     (record,) = [json.loads(ln) for ln in written if ln.startswith("{") and "unhandled" in ln]
     assert set(record) == {
         "event", "level", "logger", "timestamp", "method", "path", "error", "traceback",
+        "request_id",  # the request's id (gateway/request_log.py), in every line it logs
     }  # fmt: skip
     assert record["level"] == "error" and record["path"] == FAIL and record["method"] == "GET"
     assert record["error"] == "RuntimeError: the test-only route failed"

@@ -631,7 +631,7 @@ def worker_command() -> None:
 def run() -> None:
     """What `make run` does: migrate, seed the demo partner, print credentials, serve."""
     # The demo is where the simulation controls belong (unless M2MP_SIMULATION says no).
-    overrides = {} if "M2MP_SIMULATION" in os.environ else {"simulation": True}
+    overrides: dict[str, Any] = {} if "M2MP_SIMULATION" in os.environ else {"simulation": True}
     settings = Settings.from_env(**overrides)
     os.makedirs(settings.data_dir, exist_ok=True)
     _serve(settings, demo=True)
