@@ -132,7 +132,7 @@ def test_partners_create_under_an_unknown_parent_fails(cli: Cli) -> None:
 
 
 def test_operator_create_client_json(cli: Cli) -> None:
-    created = cli.json("operator", "create-client", "--name", "ops-team")
+    created = cli.json("operator", "create-client", "ops-team")
     assert created["clientId"].startswith("operator-")
     assert isinstance(created["clientSecret"], str) and len(created["clientSecret"]) >= 20
     rows = cli.query("SELECT role, name, secret_enc FROM applications WHERE client_id = ?",
@@ -448,3 +448,96 @@ def test_sims_import_for_an_unknown_partner(cli: Cli) -> None:
 def test_sims_import_missing_file(cli: Cli) -> None:
     result = cli.run("sims", "import", str(cli.folder / "nope.csv"), "--partner", "1")
     assert result.exit_code == 2
+
+
+# --- as printed in the README, whole in a narrow terminal, links on the configured address --
+
+
+def test_operator_create_client_takes_the_name_as_argument_or_option(cli: Cli) -> None:
+    as_option = cli.json("operator", "create-client", "--name", "ops-b")
+    default = cli.json("operator", "create-client")
+    names = dict(cli.query("SELECT client_id, name FROM applications"))
+    assert names[as_option["clientId"]] == "ops-b" and names[default["clientId"]] == "operator"
+    both = cli.run("operator", "create-client", "ops-c", "--name", "ops-d")
+    assert both.exit_code == 2 and "give the name once" in text(both.stderr)
+
+
+def _fields(stdout: str) -> dict[str, str]:
+    """``name: value`` lines as printed (no colour codes, no wrapping)."""
+    return dict(line.split(": ", 1) for line in stdout.splitlines() if ": " in line)
+
+
+def test_a_narrow_terminal_never_cuts_an_id_or_a_secret(cli: Cli) -> None:
+    cli.env["COLUMNS"] = "60"
+    partner = cli.partner()
+    result = cli.run("apps", "create", "--partner", str(partner), "--name", "fleet-api")
+    assert result.exit_code == 0, result.stderr
+    assert "…" not in result.stdout and "..." not in result.stdout
+    shown = _fields(result.stdout)
+    secrets = cli.json("apps", "secrets", shown["clientId"])
+    for key in ("clientId", "clientSecret", "eventClientId", "eventClientSecret"):
+        assert shown[key] == secrets[key], key
+    urls = [s["url"] for s in json.loads(shown["subscriptions"])]
+    assert len(urls) == len(EVENT_TYPES) and all("/events/v1/sse/" in u for u in urls)
+
+    operator = cli.run("operator", "create-client", "ops")
+    assert operator.exit_code == 0, operator.stderr
+    fields = _fields(operator.stdout)
+    assert "…" not in operator.stdout and len(fields["clientSecret"]) >= 32
+    listed = cli.run("apps", "list", "--partner", str(partner))
+    assert listed.exit_code == 0 and "…" not in listed.stdout
+    assert shown["clientId"] in listed.stdout and shown["eventClientId"] in listed.stdout
+    settings = cli.run("settings")
+    assert settings.exit_code == 0 and "…" not in settings.stdout
+    assert _fields(settings.stdout)["M2MP_DATABASE_URL"] == f"sqlite:///{cli.db}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("keys", "rotate"),
+        ("portal-users", "create", "--username", "ops", "--password", "p4ssw0rd!"),
+    ],
+)
+def test_commands_that_print_data_take_json(cli: Cli, args: tuple[str, ...]) -> None:
+    if args[0] == "portal-users":
+        args = (*args, "--partner", str(cli.partner()))
+    assert isinstance(cli.json(*args), dict)
+
+
+def test_sims_import_takes_json(cli: Cli) -> None:
+    partner = cli.partner()
+    tariff = cli.json("catalog", "tariff", "IoT Basic")["id"]
+    path = cli.csv("sims.csv", ["iccid", "imsi", "status", "tariffId"],
+                   [[synthetic.iccid(1), synthetic.imsi(1), "Inactive", tariff]])  # fmt: skip
+    assert cli.json("sims", "import", str(path), "--partner", str(partner)) == {
+        "imported": 1, "skipped": 0, "errors": []
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["M2MP_PORT", "M2MP_PUBLIC_URL"])
+def test_printed_links_use_the_configured_address(cli: Cli, how: str) -> None:
+    partner = cli.partner()
+    if how == "M2MP_PORT":
+        cli.env["M2MP_PORT"], base = "18090", "http://127.0.0.1:18090"
+    else:
+        cli.env["M2MP_PUBLIC_URL"], base = "https://m2m.example.net", "https://m2m.example.net"
+    created = cli.json("apps", "create", "--partner", str(partner), "--name", "fleet-api")
+    listed = cli.json("apps", "list", "--partner", str(partner))
+    urls = [s["url"] for s in created["subscriptions"] + listed[0]["subscriptions"]]
+    assert urls and all(u.startswith(base + "/events/v1/sse/") for u in urls), urls
+    assert ":8080" not in json.dumps(listed)
+
+
+def test_only_run_turns_the_simulation_on(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Settings] = []
+    monkeypatch.setattr(cli_module, "_serve", lambda settings, demo: served.append(settings))
+    for name in ("M2MP_SIMULATION", "M2MP_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    cli.env["M2MP_DATA_DIR"] = str(cli.folder)
+    assert cli.run("run").exit_code == 0
+    assert cli.run("serve").exit_code == 0
+    cli.env["M2MP_SIMULATION"] = "false"
+    assert cli.run("run").exit_code == 0
+    assert [s.simulation for s in served] == [True, False, False]
+    assert Settings.from_env({}).simulation is False

@@ -259,3 +259,13 @@ async def test_requests_are_not_logged_above_info(
     finally:
         root.setLevel(level)
     assert captured.requests() == []
+
+
+async def test_a_request_id_that_looks_like_a_credential_is_not_written(
+    client: httpx.AsyncClient, captured: Captured
+) -> None:
+    credential = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtMm0ifQ.c2lnbmF0dXJl"
+    answer = await client.get("/healthz", headers={"X-Request-ID": credential})
+    assert answer.headers["x-request-id"] == credential  # the caller's own value, echoed
+    (line,) = captured.requests()
+    assert "eyJ" not in captured.text() and "[redacted]" in line["request_id"]

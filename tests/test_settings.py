@@ -6,10 +6,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from m2mportal.config import Settings, SettingsError, settings_table
+from tests.conftest import test_settings
+from tests.helpers import World, assert_error_mentions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,3 +122,64 @@ def test_an_unreachable_postgresql_is_one_line() -> None:
     lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("database")]
     assert len(lines) == 1 and "cannot open the database" in lines[0], done.stderr
     assert "M2MP_DATABASE_URL" in lines[0] and "Traceback" not in done.stderr
+
+
+# --- the defaults a user gets: links on the configured address, no simulation controls ----
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The defaults, on another port and without a public URL (links must follow the
+    port), the test database and key aside."""
+    return test_settings(database_url, tmp_path, public_url="", port=18090, simulation=False)
+
+
+PUBLIC = "http://127.0.0.1:18090"
+
+
+def _hrefs(value: Any) -> list[str]:
+    """Every URL in a JSON answer (``href``, ``url``, ``issuer``, ``*_endpoint`` ...)."""
+    if isinstance(value, dict):
+        return [u for v in value.values() for u in _hrefs(v)]
+    if isinstance(value, list):
+        return [u for v in value for u in _hrefs(v)]
+    return [value] if isinstance(value, str) and "://" in value else []
+
+
+async def test_every_link_uses_the_configured_address(world: World) -> None:
+    partner = await world.partner()
+    (sim,) = await world.synthetic_sims(partner, 1)
+    created = await world.app(partner)
+    headers = await world.headers_for(created)
+    base = f"/partners/{partner}/sims"
+    answers = [
+        created,
+        (await world.op("GET", f"/partners/{partner}/applications")).json(),
+        (await world.api("GET", f"{base}?size=1", headers)).json(),
+        (await world.api("GET", f"{base}?size=1&after={sim['iccid']}", headers)).json(),
+        (await world.api("GET", f"{base}/{sim['iccid']}", headers)).json(),
+    ]
+    action = await world.api("POST", f"{base}/actions/suspend", headers,
+                             json={"sims": [{"iccid": sim["iccid"]}]})  # fmt: skip
+    assert action.status_code == 202, action.text
+    answers.append(action.json())
+    status = await world.api("GET", f"{base}/actions/{action.json()['signupId']}", headers)
+    answers.append(status.json())
+    discovery = await world.http.get("/auth/realms/m2m/.well-known/openid-configuration")
+    answers.append(discovery.json())
+    assert discovery.json()["issuer"] == PUBLIC + "/auth/realms/m2m"
+    urls = _hrefs(answers)
+    # The answers' every kind of link: subscriptions, list pages, SIM and action links.
+    assert len(urls) > 15, urls
+    assert all(u.startswith(PUBLIC + "/") for u in urls), [u for u in urls if PUBLIC not in u]
+
+
+async def test_without_simulation_the_clock_cannot_be_moved(world: World) -> None:
+    assert Settings.from_env({}).simulation is False  # the default these tests run with
+    for method, path, body in (("GET", "/clock", None), ("POST", "/clock/advance",
+                                                        {"seconds": 86400})):  # fmt: skip
+        answer = await world.op(method, path, json=body)
+        assert_error_mentions(answer, 404, "NOT_FOUND", "clock")
+    assert world.platform.clock.offset == 0
+    document = (await world.http.get("/v3/api-docs/operator")).json()
+    assert not [p for p in document["paths"] if "/clock" in p]
