@@ -19,7 +19,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from m2mportal import synthetic
+from m2mportal import API_BASE, synthetic
 from m2mportal.actions import worker
 from m2mportal.cli import app as cli_app
 from m2mportal.platform import Platform
@@ -283,6 +283,95 @@ async def test_created_filters_select_by_day_and_instant(
     assert await count(createdTo=yesterday) == 0
     assert await count(createdFrom=(now + timedelta(minutes=1)).isoformat()) == 0
     assert await count(createdFrom=(now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")) == 1
+
+
+async def test_dates_beyond_the_calendar_are_400_and_real_ones_pass(tenant: Tenant) -> None:
+    """The documented pattern holds the calendar, so what it takes the server takes."""
+    path = "/partners/{p}/sims/actions"
+    for name, value in (
+        ("createdFrom", "8470-12-00"),  # day 00 (the old pattern took it: a 400 to a valid value)
+        ("createdFrom", "2025-13-01"),
+        ("createdTo", "2023-02-29"),  # not a leap year
+        ("createdTo", "2100-02-29"),  # a century that is not one
+        ("createdFrom", "2025-04-31"),
+        ("createdFrom", "2025-08-28T23:60"),
+        ("createdFrom", "1899-12-31"),  # outside the years 1900 to 2999
+        ("createdTo", "9999-12-31"),  # its day's end would overflow
+    ):
+        bad(await tenant.get(path, params={name: value}), name)
+    for params in (
+        {"createdFrom": "2024-02-29", "createdTo": "2999-12-31"},
+        {"createdFrom": "1900-01-01T00:00-23:59", "createdTo": "2000-02-29T23:59:59.5+23:59"},
+    ):
+        answer = await tenant.get(path, params=params)
+        assert answer.status_code == 200, (params, answer.text)
+
+
+# --- values given that must not read as absent ------------------------------------------------
+
+
+async def test_empty_and_null_values_of_typed_query_parameters_are_400(tenant: Tenant) -> None:
+    """msgspec's lax reading took "null" for None and the handler took "" for no filter:
+    each filtered nothing and answered 200 with everything."""
+    sims, actions = "/partners/{p}/sims", "/partners/{p}/sims/actions"
+    for path, name, value in (
+        (actions, "createdFrom", ""),
+        (actions, "createdTo", ""),
+        (actions, "status", "null"),
+        (actions, "status", ""),
+        (actions, "status", "Finished"),
+        (actions, "action", "null"),
+        (actions, "action", "suspnd"),
+        (actions, "page", ""),
+        (sims, "status", "null"),
+        (sims, "status", ""),
+        (sims, "status", "active"),
+        (sims, "tariffId", "null"),
+        (sims, "tariffId", ""),
+        (sims, "subunitId", "null"),
+        (sims, "size", ""),
+        (sims, "iccid", ""),
+        (sims, "after", ""),
+        (sims, "remark", ""),
+        (actions + "/suspend", "dryRun", "null"),
+        (actions + "/suspend", "dryRun", ""),
+    ):
+        body = {"sims": [{"iccid": tenant.sims[0]["iccid"]}]}
+        answer = (
+            await tenant.post(path, body, params={name: value})
+            if path.endswith("suspend")
+            else await tenant.get(path, params={name: value})
+        )
+        bad(answer, name)
+    # A text filter takes "null" as the text it is.
+    answer = await tenant.get(sims, params={"remark": "null"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["content"] == []
+
+
+# --- request headers ---------------------------------------------------------------------------
+
+
+async def test_idempotency_key_is_printable_ascii_of_bounded_length(tenant: Tenant) -> None:
+    """A key beyond ASCII was accepted (202): its bytes depend on the client's encoding."""
+    path = API_BASE + f"/partners/{tenant.partner}/sims/actions/suspend"
+    body = {"sims": [{"iccid": tenant.sims[0]["iccid"]}]}
+    for key in ("\u00e9".encode("latin-1"), "schlüssel".encode(), b"k\x7f", b" key", b"key ",
+                b"", b"k" * 201):  # fmt: skip
+        sent = [(k.encode(), v.encode()) for k, v in tenant.headers.items()]
+        answer = await tenant.world.http.post(
+            path, json=body, headers=[*sent, (b"Idempotency-Key", key)]  # the bytes as sent
+        )
+        assert bad(answer, "Idempotency-Key") == [
+            "Idempotency-Key: 1 to 200 printable ASCII characters, no space at either end"
+        ], key
+    twice = [*tenant.headers.items(), ("Idempotency-Key", "a"), ("Idempotency-Key", "b")]
+    answer = await tenant.world.http.post(path, json=body, headers=twice)
+    assert bad(answer, "Idempotency-Key") == ["Idempotency-Key: given more than once"]
+    for key in ("k" * 200, "3f8a2c1e suspend ~!"):
+        headers = {**tenant.headers, "Idempotency-Key": key}
+        answer = await tenant.world.http.post(path, json=body, headers=headers)
+        assert answer.status_code == 202, answer.text
 
 
 # --- repeated JSON keys ---------------------------------------------------------------------

@@ -172,6 +172,24 @@ async def test_six_minute_and_hourly_windows(
     assert (await _details(world, headers, p, 9)).status_code == 200
 
 
+async def test_windows_of_one_length_all_apply_and_one_window_counts_once(
+    world: World,
+) -> None:
+    """["3/day", "9/day"] was refused ("repeats a window length"): both apply, the tighter
+    binds. Two spellings of one window share a counter and must not take a call twice."""
+    for start, rates in ((1, ["9/day", "3/day"]), (11, ["3/hour", "3/1 hours"])):
+        partner = await world.partner()
+        await world.synthetic_sims(partner, 4, start=start)
+        await _limits(world, partner, details=rates)
+        headers = await world.headers_for(await world.app(partner))
+        for n in range(1, 4):
+            answer = await _details(world, headers, partner, start + n - 1)
+            assert answer.status_code == 200, (rates, n, answer.text)
+            assert answer.headers["RateLimit-Limit"] == "3"
+            assert answer.headers["RateLimit-Remaining"] == str(3 - n)
+        _exceeded(await _details(world, headers, partner, start + 3))
+
+
 async def test_actions_count_sims_and_refusals_cost_nothing(
     world: World, limited: dict[str, Any], traveller: Any
 ) -> None:

@@ -485,6 +485,7 @@ async def test_bulk_insert_reports_duplicates_within_the_request(world: World) -
 
 
 async def test_bulk_insert_reports_duplicates_against_the_inventory(world: World) -> None:
+    """Identifiers already in the inventory conflict with its state: 409 naming each."""
     partner = await world.partner()
     other = await world.partner("Other")
     assert (
@@ -497,14 +498,20 @@ async def test_bulk_insert_reports_duplicates_against_the_inventory(world: World
         sim(5, euiccid=synthetic.euiccid(1), simType="eSIM"),
         sim(6, msisdn=synthetic.msisdn(1)),
     ]
-    errors = assert_error(await world.sims(partner, records), 400, "BAD_REQUEST")
+    errors = assert_error(await world.sims(partner, records), 409, "CONFLICT")
     assert names(errors, "sims[1]", "iccid")
+    assert any(e.startswith("sims[1].iccid") and synthetic.iccid(1) in e for e in errors)
     assert names(errors, "sims[2]", "imsi")
     assert names(errors, "sims[3]", "euiccid")
     assert names(errors, "sims[4]", "msisdn")
     assert all("inventory" in e for e in errors), errors
     assert await sim_total(world, partner) == 0
     assert await sim_total(world, other) == 1
+    # A record invalid on its own beside a clash: the request is bad, 400 naming both.
+    records = [sim(2, imsi="26201"), sim(3, iccid=synthetic.iccid(1))]
+    errors = assert_error(await world.sims(partner, records), 400, "BAD_REQUEST")
+    assert names(errors, "sims[0]", "imsi") and names(errors, "sims[1]", "iccid")
+    assert await sim_total(world, partner) == 0
 
 
 async def test_bulk_insert_for_an_unknown_partner_fails(world: World) -> None:
@@ -640,7 +647,7 @@ async def test_set_limits_rejects_zero_and_absurd_rates(world: World) -> None:
         ({"sms": ["10/month"]}, "sms[0]", "longer than a day"),
         ({"sms": ["10/0 hours"]}, "sms[0]", "not a rate"),
         ({"sms": ["10/hour;5/minute"]}, "sms[0]", "one per entry"),
-        ({"sms": ["10/hour", "20/60 minutes"]}, "sms[1]", "repeats a window"),
+        ({"sms": ["10/hour", "20/day", "10/hour"]}, "sms[2]", "repeats sms[0]"),
         ({"sms": ["\uff11\uff10/hour"]}, "sms[0]", "not a rate"),
         # (The edge may refuse the NUL before the limits are read: only the field is sure.)
         ({"sms": ["30/hour\u0000"]}, "sms[0]", "sms[0]"),

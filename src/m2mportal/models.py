@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from m2mportal.domain.identifiers import MAX_ID
+from m2mportal.domain.identifiers import IPV4_PATTERN, MAX_ID
+from m2mportal.domain.instants import INSTANT_PATTERN
 
 # Every integer a caller sends is bounded: the database stores signed 64-bit integers.
 Id = Annotated[int, Meta(ge=1, le=MAX_ID, description="Numeric id")]
@@ -20,9 +21,7 @@ Description = Annotated[str, Meta(max_length=2000)]
 Remark = Annotated[str, Meta(max_length=200)]
 ApnName = Annotated[str, Meta(min_length=1, max_length=100)]
 RateString = Annotated[str, Meta(min_length=3, max_length=64, examples=["1000/6 minutes"])]
-# [0-9], not \d: Python's \d also takes Arabic-Indic and other digits.
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-IPv4 = Annotated[str, Meta(pattern=rf"^({_OCTET}\.){{3}}{_OCTET}$", examples=["203.0.113.7"])]
+IPv4 = Annotated[str, Meta(pattern=IPV4_PATTERN, examples=["203.0.113.7"])]
 
 SimStatus = Literal["Inactive", "Active", "Suspended", "Blocked", "Terminated"]
 EventType = Literal[
@@ -302,7 +301,10 @@ class NewSim(Model, forbid_unknown_fields=True):
     material_id: Id | None = None
     status: SimStatus = "Inactive"
     productive: bool = False
-    activation_date: Annotated[str, Meta(max_length=64)] | None = None
+    # Checked by services/inventory.py with a message a person can read.
+    activation_date: (
+        Annotated[str, Meta(max_length=64, extra_json_schema={"pattern": INSTANT_PATTERN})] | None
+    ) = None
     tariff_id: Id | None = None
     binding_months: Annotated[int, Meta(ge=0, le=120)] = 0
     limit_profile_id: Id | None = None

@@ -466,8 +466,8 @@ def effective(op: Operation, schema: Any) -> dict[str, Any]:
             options = [resolve(op.root, s) for s in schema[key]]
             if key == "allOf":
                 chosen: dict[str, Any] = {}
-                for option in options:
-                    chosen = _merge(chosen, option)
+                for option in options:  # each made one schema first: two may hold an anyOf
+                    chosen = _merge(chosen, effective(op, option))
             else:
                 chosen = next((s for s in options if s.get("type") != "null"), options[0])
             base = {k: v for k, v in schema.items() if k != key}

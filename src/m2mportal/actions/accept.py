@@ -17,7 +17,7 @@ import msgspec
 from m2mportal.actions import finish, state
 from m2mportal.clock import iso, parse_iso
 from m2mportal.domain.actions import ActionBody, ActionSpec, References, StepContext, request_errors
-from m2mportal.domain.errors import ApiError, bad_request, conflict
+from m2mportal.domain.errors import bad_request, conflict
 from m2mportal.domain.identifiers import lookup_value
 from m2mportal.models import ActionAccepted, DryRunResult, DryRunSim, Link
 from m2mportal.platform import Platform
@@ -255,11 +255,3 @@ async def accept(
         status="Pending",
         links=_links(platform.api_base, partner_id, signup_id),
     )
-
-
-def check_key(key: str | None) -> str | None:
-    if key is None:
-        return None
-    if not 1 <= len(key) <= 200 or not key.isprintable():
-        raise ApiError(400, "Validation failed", ["Idempotency-Key: 1 to 200 printable characters"])
-    return key

@@ -11,8 +11,9 @@ from starlette.responses import Response
 from m2mportal.actions import accept, views
 from m2mportal.domain.actions import CATALOGUE, ActionSpec
 from m2mportal.domain.errors import bad_request
+from m2mportal.domain.instants import INSTANT_PATTERN
 from m2mportal.gateway.endpoints import Call, Handler
-from m2mportal.gateway.inputs import INSTANT_PATTERN, instant
+from m2mportal.gateway.inputs import instant
 from m2mportal.models import ActionAccepted, ActionPage, ActionStatus
 
 ActionStatusName = Literal[
@@ -60,7 +61,7 @@ def action_handler(spec: ActionSpec) -> Handler:
             call.raw_body,
             call.partner_id,
             call.principal.client_id,
-            accept.check_key(call.request.headers.get("idempotency-key")),
+            call.headers.get("Idempotency-Key"),
             call.query.dryRun,
             call,
         )
@@ -81,8 +82,9 @@ async def get_action(call: Call) -> ActionStatus:
 async def list_actions(call: Call) -> ActionPage:
     assert call.partner_id is not None
     q: ActionListQuery = call.query
-    created_from = instant("createdFrom", q.createdFrom) if q.createdFrom else None
-    created_to = instant("createdTo", q.createdTo, end_of_day=True) if q.createdTo else None
+    # An empty value is not an absent one: instant() refuses it.
+    created_from = None if q.createdFrom is None else instant("createdFrom", q.createdFrom)
+    created_to = None if q.createdTo is None else instant("createdTo", q.createdTo, True)
     if created_from and created_to and created_to < created_from:
         raise bad_request("createdTo: must not be before createdFrom")
     scope = await call.platform.tree.descendants(call.partner_id)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from m2mportal.domain import sim_state as sm
-from m2mportal.domain.identifiers import check_euiccid, selector_errors
+from m2mportal.domain.identifiers import IPV4_PATTERN, check_euiccid, selector_errors
 from m2mportal.domain.sim_state import Change, SimState
 
 MAX_SIMS = 1000
@@ -70,7 +70,8 @@ class OptionBody(ActionBody):
 
 class StaticIp(Struct, rename="camel", forbid_unknown_fields=True):
     apn: Annotated[str, Meta(min_length=1, max_length=100)]
-    static_ip: str | None = None
+    # IPv4, like the whitelist: one spelling per address, one rule in the document too.
+    static_ip: Annotated[str, Meta(pattern=IPV4_PATTERN, examples=["10.10.0.7"])] | None = None
 
 
 class ModifyProfilesBody(ActionBody):
@@ -201,10 +202,11 @@ def _check_profiles(body: ModifyProfilesBody, refs: References) -> list[str]:
     for index, item in enumerate(body.static_ips_per_apn):
         given = True
         if item.static_ip is not None:
+            # The type's pattern took it; Python's "$" also matches before a final newline.
             try:
-                ipaddress.ip_address(item.static_ip)
+                ipaddress.IPv4Address(item.static_ip)
             except ValueError:
-                problems.append(f"staticIpsPerApn[{index}].staticIp: not an IP address")
+                problems.append(f"staticIpsPerApn[{index}].staticIp: not an IPv4 address")
     if len({item.apn for item in body.static_ips_per_apn}) != len(body.static_ips_per_apn):
         problems.append("staticIpsPerApn: each APN at most once")
     if not given:

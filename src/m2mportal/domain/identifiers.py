@@ -12,6 +12,10 @@ KINDS = ("iccid", "euiccid", "imsi", "imei", "msisdn")
 
 # Numeric ids (partners, actions, tariffs, ...) are stored as signed 64-bit integers.
 MAX_ID = 2**63 - 1
+# A dotted-quad IPv4 address in its one spelling ([0-9], not \d: Python's \d also takes
+# Arabic-Indic and other digits; no leading zeros), as the ipaddress module reads one.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4_PATTERN = rf"^({_OCTET}\.){{3}}{_OCTET}$"
 
 
 def _digits(value: str) -> bool:

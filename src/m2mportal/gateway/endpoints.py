@@ -44,6 +44,8 @@ class Call:
     budget: Budget | None = None
     # The path's numeric ids (partnerId, signupId), checked at the edge.
     ids: dict[str, int] = field(default_factory=dict)
+    # The documented request headers given (Endpoint.request_headers), checked at the edge.
+    headers: dict[str, str] = field(default_factory=dict)
 
     async def charge(self, cost: int) -> None:
         """Take ``cost`` SIMs from the caller's budget (403 when exceeded). Handlers call
@@ -155,6 +157,7 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
                 if endpoint.writes and principal.read_only:
                     raise forbidden("this application is read-only")
             query = query_reader.read(request)
+            headers = inputs.header_values(request, endpoint.request_headers)
             raw_body, body = await _decode_body(request, endpoint.body)
             call = Call(
                 request=request,
@@ -167,6 +170,7 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
                 raw_body=raw_body,
                 rate_class=endpoint.rate_class,
                 ids=ids,
+                headers=headers,
             )
             try:
                 response = _encode(await endpoint.handler(call), endpoint.status)

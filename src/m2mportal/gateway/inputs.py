@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -28,6 +27,7 @@ from starlette.requests import Request
 from m2mportal.clock import iso
 from m2mportal.domain.errors import bad_request
 from m2mportal.domain.identifiers import MAX_ID, check_id, check_number
+from m2mportal.domain.instants import INSTANT_RULE, parse_instant
 from m2mportal.gateway.errors import validation_problem
 
 # Path parameters that name a numeric id; the others are opaque text (ICCIDs, client ids).
@@ -92,6 +92,13 @@ def _int_fields(query_type: Any) -> frozenset[str]:
     return frozenset(names)
 
 
+def _field_names(query_type: Any) -> dict[str, str]:
+    """The query's parameter names and the attributes holding them."""
+    info = msgspec.inspect.type_info(query_type)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return {f.encode_name: f.name for f in info.fields}
+
+
 class QueryReader:
     """Decodes one endpoint's query string into its Struct (``None``: it takes none)."""
 
@@ -99,6 +106,7 @@ class QueryReader:
         self.type = query_type
         # msgspec's lenient conversion takes "1e3", "5.0" and "-0" for integers.
         self.ints = _int_fields(query_type) if query_type is not None else frozenset()
+        self.fields = _field_names(query_type) if query_type is not None else {}
 
     def read(self, request: Request) -> Any:
         values: dict[str, str] = {}
@@ -107,9 +115,18 @@ class QueryReader:
         if self.type is None:
             return None
         try:
-            return msgspec.convert(values, self.type, strict=False)
+            query = msgspec.convert(values, self.type, strict=False)
         except msgspec.ValidationError as exc:
             raise bad_request(validation_problem(exc, "query")) from exc
+        # The lax conversion reads "null" as None where a field may be None (an enum, an
+        # integer): a value given is never taken for one left out.
+        if problems := [
+            f"{_name(key)}: {value!r} is not a value of this parameter (leave it out instead)"
+            for key, value in values.items()
+            if key in self.fields and getattr(query, self.fields[key]) is None
+        ]:
+            raise bad_request(*problems)
+        return query
 
 
 def _query_values(request: Request, ints: frozenset[str]) -> dict[str, str]:
@@ -126,6 +143,36 @@ def _query_values(request: Request, ints: frozenset[str]) -> dict[str, str]:
             problem = check_number(value, MAX_ID, 0)
         if problem:
             problems.append(f"{name}: {problem}")
+    if problems:
+        raise bad_request(*problems)
+    return values
+
+
+# Request headers an endpoint documents (``Endpoint.request_headers``), checked like the
+# query: the document's schema is made from the same rule (gateway/openapi.py). A key is
+# printable ASCII without spaces at either end: bytes beyond ASCII arrive as whatever the
+# client's encoding made of them, so "é" would name another key from another client.
+HEADER_PATTERNS = {"Idempotency-Key": r"^[!-~](?:[ -~]*[!-~])?$"}
+MAX_HEADER_CHARS = {"Idempotency-Key": 200}
+
+
+def header_values(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    """The documented headers given, each checked (400 naming each bad one)."""
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    for name in names:
+        given = request.headers.getlist(name)
+        if not given:
+            continue
+        limit = MAX_HEADER_CHARS[name]
+        if len(given) > 1:
+            problems.append(f"{name}: given more than once")
+        elif len(given[0]) > limit or not re.fullmatch(HEADER_PATTERNS[name], given[0]):
+            problems.append(
+                f"{name}: 1 to {limit} printable ASCII characters, no space at either end"
+            )
+        else:
+            values[name] = given[0]
     if problems:
         raise bad_request(*problems)
     return values
@@ -212,13 +259,6 @@ def _repeated_paths(value: Any, path: str) -> Iterator[str]:
             yield from _repeated_paths(item, _join(path, index))
 
 
-_INSTANT = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2})"
-    r"(?:[T ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)(Z|[+-][0-9]{2}:[0-9]{2})?)?"
-)
-INSTANT_PATTERN = "^" + _INSTANT.pattern + "$"
-
-
 def instant(name: str, text: str, end_of_day: bool = False) -> str:
     """An ISO-8601 date or date-time filter as the stored timestamps are written.
 
@@ -226,18 +266,7 @@ def instant(name: str, text: str, end_of_day: bool = False) -> str:
     so an exclusive upper bound ``createdTo=2025-08-31`` still includes the 31st. A
     date-time without an offset is UTC.
     """
-    match = _INSTANT.fullmatch(text)
-    problem = (
-        f"{name}: must be an ISO-8601 date or date-time, e.g. 2025-08-28 or 2025-08-28T10:15:00Z"
-    )
-    if match is None:
-        raise bad_request(problem + " (a '+' offset is written %2B in a URL)")
-    try:
-        moment = datetime.fromisoformat(text.replace(" ", "T"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        if match.group(2) is None and end_of_day:
-            moment += timedelta(days=1)
-        return iso(moment)
-    except (ValueError, OverflowError) as exc:
-        raise bad_request(f"{name}: {text} is not a valid date or time") from exc
+    moment = parse_instant(text, end_of_day)
+    if moment is None:
+        raise bad_request(f"{name}: must be {INSTANT_RULE} (a '+' offset is written %2B in a URL)")
+    return iso(moment)

@@ -157,8 +157,20 @@ class Budget:
         }
 
 
+def windows_of(rates: list[str]) -> list[RateLimitItem]:
+    """One class's windows; two spellings of one window ("3/hour", "3/1 hours") count once.
+
+    Windows of the same length with different limits all apply (the tightest binds); an
+    equal window twice would share its counter and take every call's cost twice.
+    """
+    found: dict[tuple[int, int, str], RateLimitItem] = {}
+    for item in parse_many(";".join(rates)):
+        found.setdefault((item.amount, item.multiples, item.GRANULARITY.name), item)
+    return list(found.values())
+
+
 def default_limits(settings: Settings) -> dict[str, list[RateLimitItem]]:
-    return {name: parse_many(";".join(getattr(settings, f"limits_{name}"))) for name in CLASSES}
+    return {name: windows_of(getattr(settings, f"limits_{name}")) for name in CLASSES}
 
 
 def check_rates(limit_class: str, rates: Any) -> list[str]:
@@ -172,9 +184,11 @@ def check_rates(limit_class: str, rates: Any) -> list[str]:
     if not isinstance(rates, list) or not 1 <= len(rates) <= MAX_WINDOWS:
         return [f"{limit_class}: must be a list of 1 to {MAX_WINDOWS} rate strings"]
     problems: list[str] = []
-    lengths: set[int] = set()
     for index, rate in enumerate(rates):
         name = f"{limit_class}[{index}]"
+        if rate in rates[:index]:
+            problems.append(f"{name}: repeats {limit_class}[{rates.index(rate)}]")
+            continue
         if not isinstance(rate, str) or not 3 <= len(rate) <= _RATE_TEXT:
             problems.append(f"{name}: must be a rate string like '1000/6 minutes'")
             continue
@@ -194,9 +208,6 @@ def check_rates(limit_class: str, rates: Any) -> list[str]:
             problems.append(f"{name}: {rate!r} must allow 1 to {MAX_AMOUNT:,} SIMs per window")
         elif seconds > MAX_WINDOW_SECONDS:
             problems.append(f"{name}: {rate!r} has a window longer than a day")
-        elif seconds in lengths:
-            problems.append(f"{name}: {rate!r} repeats a window length of this class")
-        lengths.add(seconds)
     return problems
 
 
@@ -234,8 +245,7 @@ class RateLimiter:
         hit = self._custom.get(root)
         if hit is None or time.monotonic() - hit[0] > 5.0:
             rows = await partner_store.get_limits(self._db, root)
-            custom = {row["limit_class"]: parse_many(";".join(json.loads(row["rates"])))
-                      for row in rows}  # fmt: skip
+            custom = {row["limit_class"]: windows_of(json.loads(row["rates"])) for row in rows}
             hit = (time.monotonic(), custom)
             self._custom[root] = hit
         return hit[1].get(limit_class) or self._defaults[limit_class]

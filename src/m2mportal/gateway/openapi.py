@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
@@ -21,9 +21,14 @@ from m2mportal import __version__
 from m2mportal.domain.actions import Remarks as RemarksChange
 from m2mportal.domain.identifiers import KINDS
 from m2mportal.gateway.endpoints import MAX_BODY_BYTES, Endpoint
-from m2mportal.gateway.inputs import MAX_PATH_CHARS, MAX_QUERY_CHARS
+from m2mportal.gateway.inputs import (
+    HEADER_PATTERNS,
+    MAX_HEADER_CHARS,
+    MAX_PATH_CHARS,
+    MAX_QUERY_CHARS,
+)
 from m2mportal.gateway.limits import EXCEEDED
-from m2mportal.models import ErrorBody, NewSim, SimSelector
+from m2mportal.models import ErrorBody, NewSim, SimSelector, SimStatus
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_]+)(?::[a-z]+)?}")
 _REF = "#/components/schemas/{name}"
@@ -157,6 +162,7 @@ def merge(schema: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+ACTIVATED = [status for status in get_args(SimStatus) if status != "Inactive"]
 # Rules a type's msgspec schema cannot carry, merged into its component wherever it is used.
 _EXTRA: dict[Any, dict[str, Any]] = {
     SimSelector: {"description": "Exactly one identifier selects a SIM.", **selector(KINDS)},
@@ -173,7 +179,24 @@ _EXTRA: dict[Any, dict[str, Any]] = {
             if kind == "iccid"
             else {"anyOf": [ref(IDENTIFIERS[kind][0]), {"type": "null"}]}
             for kind in KINDS
-        }
+        },
+        # services/inventory.py record_errors: what one record may combine.
+        "allOf": [
+            {
+                "title": "an eUICCID only on an eSIM",
+                "anyOf": [
+                    {"required": ["simType"], "properties": {"simType": {"const": "eSIM"}}},
+                    {"properties": {"euiccid": {"type": "null"}}},
+                ],
+            },
+            {
+                "title": "an MSISDN only once activated (not Inactive, the default)",
+                "anyOf": [
+                    {"required": ["status"], "properties": {"status": {"enum": ACTIVATED}}},
+                    {"properties": {"msisdn": {"type": "null"}}},
+                ],
+            },
+        ],
     },
 }
 # msgspec names a component by its module path when two types share a name.
@@ -209,12 +232,13 @@ _HEADERS: dict[str, dict[str, Any]] = {
         "in": "header",
         "required": False,
         "description": "A repeat with the same key and body within 24 h answers the first"
-        " signupId and starts nothing; the same key with another body is 409.",
+        " signupId and starts nothing; the same key with another body is 409. Printable"
+        " ASCII, no space at either end.",
         "schema": {
             "type": "string",
             "minLength": 1,
-            "maxLength": 200,
-            "pattern": "^[!-~]([ -~]*[!-~])?$",
+            "maxLength": MAX_HEADER_CHARS["Idempotency-Key"],
+            "pattern": HEADER_PATTERNS["Idempotency-Key"],
         },
         "example": "3f8a2c1e-suspend-batch-17",
     }
@@ -288,7 +312,7 @@ def referenced(node: Any) -> set[str]:
 
 
 def _no_nul(node: Any) -> None:
-    """Every free-text string under ``node`` refuses NUL, as the edge does."""
+    """Every free-text string and key under ``node`` refuses NUL, as the edge does."""
     if isinstance(node, list):
         for item in node:
             _no_nul(item)
@@ -296,6 +320,8 @@ def _no_nul(node: Any) -> None:
         said = {"pattern", "enum", "const", "format", "$ref"}
         if node.get("type") == "string" and not said & set(node):
             node["pattern"] = _NO_NUL
+        if node.get("type") == "object" and node.get("additionalProperties") is not False:
+            node["propertyNames"] = {"pattern": _NO_NUL}  # the keys it may take besides
         for key, value in node.items():
             if key not in ("examples", "default", "const", "enum"):
                 _no_nul(value)

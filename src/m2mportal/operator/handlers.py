@@ -101,6 +101,8 @@ async def add_sims(call: Call) -> ImportResult:
     except inventory.ImportFailed as exc:
         # "sims[3]: iccid: ..." -> "sims[3].iccid: ...", the contract's way to name a field.
         errors = [re.sub(r"^(sims\[\d+\]): (?=\w+:)", r"\1.", e) for e in exc.errors]
+        if exc.only_taken:  # valid records that clash with the inventory's state
+            raise ApiError(409, "Conflict", errors) from exc
         raise ApiError(400, "Validation failed", errors) from exc
     return ImportResult(inserted=outcome.inserted, rejected=outcome.rejected, errors=outcome.errors)
 

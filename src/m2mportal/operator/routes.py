@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from m2mportal.gateway.endpoints import Endpoint
 from m2mportal.gateway.limits import CLASSES, MAX_WINDOWS
+from m2mportal.gateway.openapi import error_example
 from m2mportal.models import (
     Application,
     ApplicationChange,
@@ -45,7 +46,7 @@ def _op(method: str, path: str, handler: h.Any, summary: str, **kw: h.Any) -> En
 # What the handlers check beyond the types, said in the schema.
 _UNIQUE_ADDRESSES = {"properties": {"ipWhitelist": {"uniqueItems": True}}}
 _NEW_APPLICATION = {
-    **_UNIQUE_ADDRESSES,
+    "properties": {"ipWhitelist": {"uniqueItems": True}, "eventTypes": {"uniqueItems": True}},
     "oneOf": [
         {"title": "Standard user: no subunits",
          "properties": {"userType": {"const": "Standard"}, "subunits": {"maxItems": 0}}},
@@ -141,11 +142,16 @@ ENDPOINTS: list[Endpoint] = [
         request_example=ex.ROTATION, response_example=ex.ROTATED),
     _op("POST", "/partners/{partnerId}/sims", h.add_sims,
         "Add SIM records (all or nothing)", body=NewSims, response=ImportResult, status=201,
+        errors=(400, 401, 403, 404, 409),
         description="Adds up to 10,000 SIM records to the partner's inventory in one"
-        " transaction: any invalid or duplicate record answers 400 naming it"
-        " (`sims[3].iccid: ...`) and nothing is added. `m2mportal sims import` streams CSV"
-        " files of any size through the same service.",
-        request_example=ex.NEW_SIMS, response_example=ex.IMPORTED),
+        " transaction: any invalid record, or one repeating another's identifier, answers"
+        " 400 naming it (`sims[3].iccid: ...`) and nothing is added. When the only problem"
+        " is identifiers already in the inventory, the answer is 409 naming each of them."
+        " `m2mportal sims import` streams CSV files of any size through the same service.",
+        request_example=ex.NEW_SIMS, response_example=ex.IMPORTED,
+        answers={409: ("Identifiers already in the inventory (each named); nothing added",
+                       None, error_example(409, "Conflict", [
+                           f"sims[0].iccid: {ex.ICCID} is already in the inventory"]))}),
     _op("POST", "/tariffs", h.create_tariff, "Create a tariff", body=NewTariff,
         response=CatalogItem, status=201,
         description="A tariff SIMs can be activated on or changed to; `bindingMonths` is its"

@@ -18,6 +18,7 @@ from typing import Any
 from m2mportal.clock import Clock, iso, parse_iso
 from m2mportal.domain.errors import not_found
 from m2mportal.domain.identifiers import CHECKS, imei_key
+from m2mportal.domain.instants import INSTANT_RULE, parse_instant
 from m2mportal.models import NewSim
 from m2mportal.services.partner_tree import PartnerTree
 from m2mportal.store import catalog as catalog_store
@@ -35,10 +36,17 @@ _GC_THRESHOLD = 50_000
 
 
 class ImportFailed(Exception):
-    def __init__(self, errors: list[str], rejected: int) -> None:
+    def __init__(self, errors: list[str], rejected: int, taken: int = 0) -> None:
         super().__init__(f"{rejected} invalid records")
         self.errors = errors
         self.rejected = rejected
+        # Of the rejected records, those valid but for identifiers already in the inventory.
+        self.taken = taken
+
+    @property
+    def only_taken(self) -> bool:
+        """Every record refused is valid on its own: a conflict with the inventory."""
+        return self.rejected == self.taken
 
 
 @dataclass
@@ -46,6 +54,7 @@ class ImportOutcome:
     inserted: int = 0
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    taken: int = 0  # rejected for identifiers already in the inventory, and nothing else
 
 
 @dataclass
@@ -93,11 +102,8 @@ def record_errors(sim: NewSim, refs: _References, scope: frozenset[int]) -> list
             problems.append(f"{name}ProfileId: no {kind} profile {value}")
     if sim.subunit_id is not None and sim.subunit_id not in scope:
         problems.append(f"subunitId: partner {sim.subunit_id} is not in this partner's tree")
-    if sim.activation_date is not None:
-        try:
-            parse_iso(sim.activation_date)
-        except ValueError:
-            problems.append("activationDate: not an ISO-8601 timestamp")
+    if sim.activation_date is not None and parse_instant(sim.activation_date) is None:
+        problems.append(f"activationDate: must be {INSTANT_RULE}")
     return problems
 
 
@@ -113,7 +119,9 @@ class _Dates:
     def activation(self, given: str) -> str:
         hit = self._activation.get(given)
         if hit is None:
-            hit = iso(parse_iso(given))
+            moment = parse_instant(given)
+            assert moment is not None  # record_errors refused the others
+            hit = iso(moment)
             if len(self._activation) < 10_000:
                 self._activation[given] = hit
         return hit
@@ -248,7 +256,8 @@ async def _write(db: Database, rows: list[tuple[Any, ...]], apns: list[tuple[Any
         await sim_store.insert_apns(db, apns)
 
 
-Reject = Callable[[str, list[str]], None]
+# (where, problems, taken): taken when the record's only problem is the inventory's.
+Reject = Callable[[str, list[str], bool], None]
 
 
 def _validate(
@@ -260,7 +269,7 @@ def _validate(
     seen: dict[str, dict[str, str]] = {kind: {} for kind in _UNIQUE}
     for where, sim in batch:
         if isinstance(sim, str):
-            reject(where, [sim])
+            reject(where, [sim], False)
             continue
         problems = record_errors(sim, refs, scope)
         for kind, seen_values in seen.items():
@@ -271,7 +280,7 @@ def _validate(
             if first != where:
                 problems.append(f"{kind}: {value} repeats {first}")
         if problems:
-            reject(where, problems)
+            reject(where, problems, False)
         else:
             good.append((where, sim))
     return good, seen
@@ -296,7 +305,7 @@ async def _new_rows(
             if getattr(sim, kind) in taken[kind]
         ]
         if clashes:
-            reject(where, clashes)
+            reject(where, clashes, True)
         else:
             rows.append(row_of(sim))
     return rows
@@ -331,8 +340,9 @@ async def add_sims(
     outcome = ImportOutcome()
     dates = _Dates(iso(clock.now()))
 
-    def reject(where: str, problems: list[str]) -> None:
+    def reject(where: str, problems: list[str], taken: bool) -> None:
         outcome.rejected += 1
+        outcome.taken += taken
         for problem in problems:
             if len(outcome.errors) < max_errors:
                 outcome.errors.append(f"{where}: {problem}")
@@ -371,7 +381,7 @@ async def add_sims(
                     if not writing.cancelled():
                         writing.exception()  # retrieved; the error raised is the first one
             if outcome.rejected and not skip_invalid:
-                raise ImportFailed(outcome.errors, outcome.rejected)
+                raise ImportFailed(outcome.errors, outcome.rejected, outcome.taken)
     if outcome.inserted >= ANALYZE_AFTER:
         await sim_store.refresh_statistics(db)
     return outcome
