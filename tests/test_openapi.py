@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from referencing.jsonschema import DRAFT202012
 from m2mportal import API_BASE
 from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.domain.identifiers import CHECKS, KINDS
+from m2mportal.domain.instants import INSTANT_PATTERN, parse_instant
 from m2mportal.gateway.limits import EXCEEDED
 from m2mportal.gateway.openapi import IDENTIFIERS
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
@@ -308,6 +310,12 @@ async def test_bodies_are_judged_by_the_document_as_by_the_server(
         action("modifyremarks", {"sims": [{"iccid": iccid}], "remarks": {"remark2": "x\u0000"}},
                False),
         action("modifyremarks", {"sims": [{"iccid": iccid}], "remarks": {"remark2": ""}}, True),
+        # Issue 8 guards: a static IP is IPv4 in its one spelling, as the whitelist's.
+        action("modifyprofiles", {"sims": [{"iccid": iccid}],
+                                  "staticIpsPerApn": [{"apn": "a", "staticIp": "10.1.2.3"}]}, True),
+        *(action("modifyprofiles", {"sims": [{"iccid": iccid}],
+                                    "staticIpsPerApn": [{"apn": "a", "staticIp": ip}]}, False)
+          for ip in ("::1", "999.1.1.1", "10.01.2.3", "a1.2.3.4", "")),
     ])  # fmt: skip
 
 
@@ -332,7 +340,33 @@ async def test_operator_bodies_are_judged_by_the_document_as_by_the_server(
         ("post", apps, f"{here}/applications", {"name": "a", "userType": "Subunit"}, False),
         ("post", sims, f"{here}/sims", {"sims": [{"iccid": ""}]}, False),
         ("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "imsi": "26201"}]}, False),
+        # Issue 8 guards: what the server refused while the document allowed it.
+        ("put", limits, f"{here}/limits", {"actions": ["3/day", "9/day"]}, True),
+        ("put", limits, f"{here}/limits", {"actions": ["3/day", "3/day"]}, False),
+        ("post", apps, f"{here}/applications", {"name": "a", "eventTypes": ["simaction.v1"] * 2},
+         False),
+        ("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "msisdn": "4915"}]}, False),
+        ("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "euiccid": _EID}]}, False),
+        ("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "remarks": {"a\u0000": "b"}}]},
+         False),
+        *(("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "activationDate": day}]},
+           False) for day in ("2025-02-30", "8470-12-00", "2025-08-28T24:00", "yesterday")),
+        ("post", sims, f"{here}/sims", {"sims": [{"iccid": _ICCID, "status": "Active",
+         "msisdn": "4915", "simType": "eSIM", "euiccid": _EID,
+         "activationDate": "2024-02-29T10:00:00+02:00"}]}, True),
     ])  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_the_date_pattern_is_the_calendar(data: Any) -> None:
+    """Every date or date-time the documents' pattern takes is one the server reads, and
+    every real one of the years 1900 to 2999 is taken (so schemathesis's valid data is)."""
+    taken = data.draw(st.from_regex(INSTANT_PATTERN, fullmatch=True))
+    assert parse_instant(taken) is not None and parse_instant(taken, True) is not None, taken
+    moment = data.draw(st.datetimes(datetime(1900, 1, 2), datetime(2999, 12, 30)))
+    for text in (moment.date().isoformat(), moment.isoformat(timespec="seconds") + "Z"):
+        assert re.fullmatch(INSTANT_PATTERN, text) and parse_instant(text) is not None, text
 
 
 async def test_path_ids_and_query_parameters_have_patterns_and_bounds(
