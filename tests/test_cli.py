@@ -541,3 +541,9 @@ def test_only_run_turns_the_simulation_on(cli: Cli, monkeypatch: pytest.MonkeyPa
     assert cli.run("run").exit_code == 0
     assert [s.simulation for s in served] == [True, False, False]
     assert Settings.from_env({}).simulation is False
+
+
+def test_demo_env_needs_the_demo(cli: Cli) -> None:
+    result = cli.run("demo", "env")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "demo partner is not seeded" in text(result.stderr)

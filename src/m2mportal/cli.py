@@ -52,6 +52,7 @@ catalog_app = typer.Typer(help="Tariffs, options, materials, profiles.", no_args
 sims_app = typer.Typer(help="The SIM inventory.", no_args_is_help=True)
 users_app = typer.Typer(help="Portal users (technical contacts).", no_args_is_help=True)
 events_app = typer.Typer(help="Event streams.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo partner that `make run` seeds.", no_args_is_help=True)
 for sub, name in (
     (db_app, "db"),
     (keys_app, "keys"),
@@ -62,6 +63,7 @@ for sub, name in (
     (sims_app, "sims"),
     (users_app, "portal-users"),
     (events_app, "events"),
+    (demo_app, "demo"),
 ):
     app.add_typer(sub, name=name)
 
@@ -598,6 +600,42 @@ def events_backlog(subscription: str, as_json: bool = JsonOpt) -> None:
         return await events.backlog(p, subscription)
 
     _print(_with_platform(work), as_json, "subscription")
+
+
+@demo_app.command("env")
+def demo_env(as_json: bool = JsonOpt) -> None:
+    """The demo's address and credentials as shell variables: `eval "$(m2mportal demo env)"`
+    (BASE, PARTNER_ID, CLIENT_ID, CLIENT_SECRET, EVENT_CLIENT_ID, EVENT_CLIENT_SECRET,
+    SUBSCRIPTION_ID, OPERATOR_CLIENT_ID, OPERATOR_CLIENT_SECRET, READONLY_CLIENT_ID,
+    READONLY_CLIENT_SECRET)."""
+    import shlex
+
+    from m2mportal import demo
+
+    async def work(p: Platform) -> dict[str, str]:
+        partner_id = await demo.find(p)
+        if partner_id is None:
+            _fail("the demo partner is not seeded here; start `make run` (or `m2mportal run`) once")
+        creds = await demo.credentials(p, partner_id, reset_password=False)
+        return {
+            "BASE": base_url(p.settings),
+            "PARTNER_ID": str(creds.partner_id),
+            "CLIENT_ID": creds.client_id,
+            "CLIENT_SECRET": creds.client_secret,
+            "EVENT_CLIENT_ID": creds.event_client_id,
+            "EVENT_CLIENT_SECRET": creds.event_client_secret,
+            "SUBSCRIPTION_ID": creds.subscription_url.rsplit("/", 1)[-1],
+            "OPERATOR_CLIENT_ID": creds.operator_client_id,
+            "OPERATOR_CLIENT_SECRET": creds.operator_client_secret,
+            "READONLY_CLIENT_ID": creds.read_only_client_id,
+            "READONLY_CLIENT_SECRET": creds.read_only_client_secret,
+        }
+
+    found = _with_platform(work)
+    if as_json:
+        _json_out(found)
+        return
+    sys.stdout.write("".join(f"export {k}={shlex.quote(v)}\n" for k, v in found.items()))
 
 
 @app.command("worker")

@@ -91,9 +91,17 @@ async def seed(platform: Platform, sim_count: int = 3000) -> int:
     return pid
 
 
-async def credentials(platform: Platform, partner_id: int) -> DemoCredentials:
+async def find(platform: Platform) -> int | None:
+    """The demo partner's id, if it was seeded."""
+    return await _find_demo(platform)
+
+
+async def credentials(
+    platform: Platform, partner_id: int, reset_password: bool = True
+) -> DemoCredentials:
     """The demo's credentials, read back (secrets are stored encrypted, not hashed) and a
-    fresh portal password (passwords are hashed, so it is reset on each start)."""
+    fresh portal password (passwords are hashed, so it is reset on each start; without
+    ``reset_password`` it stays as it is and is not shown)."""
     db, vault = platform.db, platform.vault
     apps = {row["name"]: row for row in await app_store.list_for_partner(db, partner_id)}
     operator = await db.fetch_one(
@@ -101,8 +109,10 @@ async def credentials(platform: Platform, partner_id: int) -> DemoCredentials:
         {"n": "demo-operator"},
     )
     assert operator is not None
-    password = new_secret(12)
-    await partner_store.set_password(db, DEMO_USER, hash_password(password))
+    password = ""
+    if reset_password:
+        password = new_secret(12)
+        await partner_store.set_password(db, DEMO_USER, hash_password(password))
     demo_app = apps["demo-app"]
     subs = {
         row["event_type"]: row["id"]
