@@ -214,3 +214,23 @@ def test_every_command_runs_as_printed(server: dict[str, str], document: Path) -
         # What the tour did is there: the suspended SIMs' action ended and its event was read.
         assert ran and "TOKEN" in env and "SIGNUP" in env
     assert time.monotonic() - started < 60
+
+
+def test_the_docs_count_the_actions_of_the_catalogue() -> None:
+    from m2mportal.domain.actions import CATALOGUE
+
+    said = re.findall(r"all (\d+) actions", (ROOT / "docs" / "api.md").read_text())
+    assert said == [str(len(CATALOGUE))]
+
+
+@pytest.mark.parametrize("document", [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))],
+                         ids=lambda d: str(d.relative_to(ROOT)))  # fmt: skip
+def test_links_stay_in_the_repository(document: Path) -> None:
+    text = document.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([\w./-]+)(?:#[\w-]*)?\)", text) + re.findall(
+        r"`(\.\./[^`]+)`", text
+    ):
+        if "://" in target:
+            continue
+        path = (document.parent / target).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), f"{document.name}: {target}"
