@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from m2mportal import synthetic
+from m2mportal import maintenance, synthetic
 from m2mportal.actions import worker
 from m2mportal.app import create_app
 from m2mportal.clock import Clock, iso
@@ -196,7 +196,7 @@ async def test_a_sim_of_another_partner_is_not_found(scene: Scene) -> None:
         ({"dateFrom": "yesterday"}, "dateFrom"),
         ({"dateTo": "2025-08-01T25:00:00Z"}, "dateTo"),
         ({"dateFrom": "2025-01-01", "dateTo": "2025-04-03"}, "dateTo"),  # 93 days
-        ({"dateFrom": "2025-08-02", "dateTo": "2025-08-01"}, "dateTo"),
+        ({"dateFrom": "2025-08-03", "dateTo": "2025-08-01"}, "dateTo"),
         ({"size": "0"}, "size"),
         ({"size": "1001"}, "size"),
         ({"page": "-1"}, "page"),
@@ -445,3 +445,27 @@ async def test_injection_is_checked_and_needs_the_simulation(
             assert not [p for p in document["paths"] if "/simulator/" in p]
     finally:
         await platform.close()
+
+
+async def test_records_are_kept_92_days(scene: Scene) -> None:
+    world, iccid = scene.world, scene.sims[0]["iccid"]
+    then = world.platform.clock.now()
+    around = {"dateFrom": iso(then - timedelta(days=1)), "dateTo": iso(then + timedelta(days=1))}
+    await world.inject(
+        "sessions", iccid=iccid, bytesUp=1, bytesDown=1, durationSeconds=5, open=False, **OPEN
+    )
+    await world.inject("sms", iccid=iccid, direction="MO", text="x", mcc="262", mnc="01")
+    world.platform.clock.advance(91 * 86400)
+    await maintenance.purge(world.platform)
+    await world.renew()  # tokens expired with the clock's move
+    scene.headers = await world.headers_for(await world.app(scene.partner, name="later"))
+    for path in ("sessionhistory", "smshistory"):
+        answer = await scene.get(f"/sims/{iccid}/{path}", params=around)
+        assert len(answer.json()["content"]) == 1, path
+    world.platform.clock.advance(2 * 86400)
+    await maintenance.purge(world.platform)
+    await world.renew()
+    scene.headers = await world.headers_for(await world.app(scene.partner, name="latest"))
+    for path in ("sessionhistory", "smshistory"):
+        answer = await scene.get(f"/sims/{iccid}/{path}", params=around)
+        assert answer.json()["content"] == [], path

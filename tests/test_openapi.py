@@ -450,8 +450,14 @@ async def test_the_deprecated_operation_documents_its_header(
 ) -> None:
     document = await _document(client, CUSTOMER_DOCS)
     deprecated = [(m, r, op) for m, r, op in _operations(document) if op.get("deprecated")]
-    assert [r for _, r, _ in deprecated] == [API_BASE + "/partners/{partnerId}/apiusage"]
-    assert deprecated[0][2]["responses"]["200"]["headers"]["Deprecation"]["required"]
+    # CONTRACT 7.5: Check SIM in HLR is deprecated since 3.7.12, in both variants.
+    assert sorted(r for _, r, _ in deprecated) == [
+        API_BASE + "/partners/{partnerId}/apiusage",
+        API_BASE + "/partners/{partnerId}/sims/hlr/check",
+        API_BASE + "/partners/{partnerId}/sims/{iccid}/hlr/check",
+    ]
+    assert all(op["responses"]["200"]["headers"]["Deprecation"]["required"]
+               for _, _, op in deprecated)  # fmt: skip
     partner = await world.partner()
     headers = await world.headers_for(await world.app(partner))
     answer = await world.api("GET", f"/partners/{partner}/apiusage", headers)

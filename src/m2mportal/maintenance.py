@@ -8,9 +8,11 @@ from datetime import timedelta
 import structlog
 
 from m2mportal.clock import iso
+from m2mportal.domain.usage import HISTORY_MAX_DAYS as RECORD_DAYS
 from m2mportal.platform import Platform
 from m2mportal.store import actions as action_store
 from m2mportal.store import events as event_store
+from m2mportal.store import network as network_store
 
 log = structlog.get_logger("m2mportal.maintenance")
 INTERVAL_SECONDS = 300.0
@@ -22,6 +24,8 @@ async def purge(platform: Platform) -> tuple[int, int]:
     retention = timedelta(days=platform.settings.event_retention_days)
     events = await event_store.purge_before(platform.db, iso(now - retention))
     keys = await action_store.purge_idempotency_before(platform.db, iso(now - timedelta(days=1)))
+    # Usage records as long as the longest history window reaches back (92 days).
+    await network_store.purge_before(platform.db, iso(now - timedelta(days=RECORD_DAYS)))
     return events, keys
 
 

@@ -311,6 +311,14 @@ async def build_world(world: World) -> GuardWorld:
     await _action(world, unit_one, unit_one_headers)
     await _action(world, unit_two, victim_headers)
     await _action(world, other, other_headers)
+    # The victim's first SIM has "Parallel Sessions" booked (straight in the table, so no
+    # action of its own runs): parallelSessions=true is then a request it must answer.
+    parallel = await world.op("POST", "/options", json={"name": "Parallel Sessions"})
+    assert parallel.status_code == 201, parallel.text
+    await world.platform.db.execute(
+        "INSERT INTO sim_options (iccid, option_id, booked_at) VALUES (:iccid, :option, :at)",
+        {"iccid": victim.sims[0]["iccid"], "option": parallel.json()["id"], "at": "2025-01-01"},
+    )
     event_token = await world.token(victim.app["eventClientId"], victim.app["eventClientSecret"])
     return GuardWorld(
         world=world,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from schemathesis.generation import GenerationMode
 
 from m2mportal.domain.errors import ApiError
 from m2mportal.domain.identifiers import eid_check_digits, luhn_digit
+from m2mportal.domain.usage import parse_moment, window
 from m2mportal.gateway.inputs import instant
 from tests.guards.conftest import (
     GuardWorld,
@@ -177,6 +179,7 @@ class Runner:
         case.body = _realistic_value(case.body, self.references)
         if isinstance(case.query, dict):
             case.query = _in_order(_realistic_value(case.query, self.references))
+        case.query, case.body = _within_span(case.query), _within_span(case.body)
         return case
 
     def _generated(self, strategy: st.SearchStrategy[Any], auth: dict[str, str]) -> None:
@@ -231,6 +234,20 @@ def _in_order(query: dict[str, Any]) -> dict[str, Any]:
             if instant("createdTo", end, end_of_day=True) < instant("createdFrom", start):
                 return {**query, "createdFrom": end, "createdTo": start}
     return query
+
+
+def _within_span(values: Any) -> Any:
+    """A history window (dateFrom, dateTo) in order and at most 92 days long, as the
+    contract asks (CONTRACT 7.4): two dates far apart are refused with 400 naming dateTo.
+    Out of it, the window is made empty (dateTo = dateFrom), which the server answers."""
+    if not isinstance(values, dict):
+        return values
+    start, end = values.get("dateFrom"), values.get("dateTo")
+    if not (isinstance(start, str) and isinstance(end, str)):
+        return values
+    dates = parse_moment(start) and parse_moment(end)  # not dates: the server says so
+    refused = dates and isinstance(window(datetime.now(UTC), start, end), list)
+    return {**values, "dateTo": start} if refused else values
 
 
 def _without_fractions(value: Any, schemas: list[Any], root: dict[str, Any]) -> Any:

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
+
+from m2mportal.domain.instants import INSTANT_RULE, parse_instant
 
 HISTORY_DEFAULT_DAYS = 7  # seed 3.5.1: the session history's default time span
 HISTORY_MAX_DAYS = 92
 ROUNDING_BYTES = 1024  # volumeRounded: each session rounded up to whole kilobytes
 
-# A date, or a date-time with an optional offset (none: UTC). [0-9], not \d.
-_MOMENT = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?(?:Z|[+-][0-9]{2}:[0-9]{2})?)?$"
-)
-MOMENT_RULE = "must be an ISO 8601 date (2025-08-02) or date-time (2025-08-02T09:54:13Z)"
+MOMENT_RULE = f"must be {INSTANT_RULE}"
 
 
-def parse_moment(text: str) -> datetime | None:
-    """The UTC moment ``text`` names, or ``None`` when it is not one."""
-    if not _MOMENT.fullmatch(text):
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def is_date(text: str) -> bool:
-    return len(text) == 10
+def parse_moment(text: str, end_of_day: bool = False) -> datetime | None:
+    """The UTC moment ``text`` names, or ``None`` when it is not one (domain/instants.py:
+    the documents' pattern and this check are one rule)."""
+    moment = parse_instant(text, end_of_day)
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def window(
@@ -43,25 +29,25 @@ def window(
     """``[start, end)`` of a history read, or the problems naming the fields.
 
     ``dateFrom`` is inclusive; ``dateTo`` is exclusive, a date alone includes that whole
-    day. Without ``dateTo`` the window ends now; without ``dateFrom`` it starts
-    ``default_days`` before its end. At most 92 days.
+    day. Without ``dateTo`` the window ends now, or 92 days after ``dateFrom`` if that is
+    earlier; without ``dateFrom`` it starts ``default_days`` before its end. At most 92
+    days; equal ends make an empty window.
     """
     problems: list[str] = []
     start = end = None
     if date_from is not None and (start := parse_moment(date_from)) is None:
         problems.append(f"dateFrom: {MOMENT_RULE}")
-    if date_to is not None:
-        end = parse_moment(date_to)
-        if end is None:
-            problems.append(f"dateTo: {MOMENT_RULE}")
-        elif is_date(date_to):
-            end += timedelta(days=1)
+    if date_to is not None and (end := parse_moment(date_to, end_of_day=True)) is None:
+        problems.append(f"dateTo: {MOMENT_RULE}")
     if problems:
         return problems
-    end = end or now
+    if end is None:  # up to now, at most the longest span after dateFrom
+        end = (
+            now if start is None else max(start, min(now, start + timedelta(days=HISTORY_MAX_DAYS)))
+        )
     start = start or end - timedelta(days=default_days)
-    if end <= start:
-        return ["dateTo: must be after dateFrom"]
+    if end < start:  # an empty window (equal ends) is an empty answer
+        return ["dateTo: must not be before dateFrom"]
     if end - start > timedelta(days=HISTORY_MAX_DAYS):
         return [f"dateTo: the span from dateFrom may be at most {HISTORY_MAX_DAYS} days"]
     return start, end

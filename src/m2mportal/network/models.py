@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from m2mportal.domain.instants import INSTANT_PATTERN
 from m2mportal.models import ApnName, IPv4, Link, Model, PageInfo
 
 Mcc = Annotated[
@@ -29,10 +30,10 @@ RecordKey = Annotated[
 Moment = Annotated[
     str,
     Meta(
-        min_length=10,
         max_length=35,
+        extra_json_schema={"pattern": INSTANT_PATTERN},
         examples=["2025-08-02T09:54:13.133Z"],
-        description="ISO 8601 date-time; without an offset it is read as UTC",
+        description="ISO 8601 date or date-time; without an offset it is read as UTC",
     ),
 ]
 IccidText = Annotated[
@@ -227,7 +228,7 @@ class HistoryRequest(NetworkSelector, forbid_unknown_fields=True, kw_only=True):
     size: Size = 100
 
 
-MessageText = Annotated[str, Meta(min_length=1, max_length=160)]
+MessageText = Annotated[str, Meta(min_length=1, max_length=160, examples=["PING status"])]
 Validity = Annotated[int, Meta(ge=1, le=10080, description="Minutes, at most 7 days")]
 
 
@@ -284,7 +285,7 @@ class InjectSession(Model, forbid_unknown_fields=True):
 class InjectSms(Model, forbid_unknown_fields=True):
     iccid: IccidText
     direction: Direction
-    text: Annotated[str, Meta(min_length=1, max_length=160)]
+    text: Annotated[str, Meta(min_length=1, max_length=160, examples=["temp=21.5"])]
     mcc: Mcc
     mnc: Mnc
     cost: Cost | None = None
