@@ -349,7 +349,8 @@ async def test_history_reads_charge_the_history_budget(scene: Scene) -> None:
     assert limits.status_code == 200, limits.text
     bad = await scene.get(f"/sims/{iccid}/sessionhistory", params={"dateFrom": "nope"})
     error_list(bad, 400, "BAD_REQUEST")  # invalid: free
-    assert (await scene.get(f"/sims/{iccid}/session")).status_code == 200
+    missing = await scene.get(f"/sims/{synthetic.iccid(999)}/session")
+    assert missing.status_code == 404 and missing.headers["RateLimit-Remaining"] == "1"
     assert (await scene.post("/sims/smshistory", json={"iccid": iccid})).status_code == 200
     over = await scene.get(f"/sims/{iccid}/sessionhistory")
     assert error_list(over, 403, "FORBIDDEN") == [EXCEEDED]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from m2mportal.domain.errors import bad_request
+from m2mportal.domain.errors import ApiError, bad_request
 from m2mportal.domain.identifiers import check_iccid
 from m2mportal.domain.usage import HISTORY_DEFAULT_DAYS, HISTORY_MAX_DAYS
 from m2mportal.gateway.endpoints import Call
@@ -34,9 +34,15 @@ def _body_sim(call: Call) -> tuple[str, str]:
 
 
 async def _find(call: Call, kind: str, value: str) -> Row:
+    """The SIM in the caller's scope. A SIM that is not there costs 1, as for details
+    (docs/api.md "Protective measures"); a found one is charged once the rest is valid."""
     assert call.partner_id is not None
     scope = sorted(await call.platform.tree.descendants(call.partner_id))
-    return await network.find(call.platform.db, kind, value, scope)
+    try:
+        return await network.find(call.platform.db, kind, value, scope)
+    except ApiError:
+        await call.charge(1)
+        raise
 
 
 async def _session(call: Call, selected: tuple[str, str], parallel: bool) -> SimSession:
