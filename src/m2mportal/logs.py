@@ -296,6 +296,8 @@ def configure(level: str = "info", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     # httpx logs every request's URL, query string included, at info.
     logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
+    # Alembic narrates every migration check at info: two lines on every CLI command.
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     server_errors = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _SkipAlreadyLogged) for f in server_errors.filters):
         server_errors.addFilter(_SkipAlreadyLogged())
