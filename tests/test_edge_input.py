@@ -360,7 +360,9 @@ async def test_idempotency_key_is_printable_ascii_of_bounded_length(tenant: Tena
                 b"", b"k" * 201):  # fmt: skip
         sent = [(k.encode(), v.encode()) for k, v in tenant.headers.items()]
         answer = await tenant.world.http.post(
-            path, json=body, headers=[*sent, (b"Idempotency-Key", key)]  # the bytes as sent
+            path,
+            json=body,
+            headers=[*sent, (b"Idempotency-Key", key)],  # the bytes as sent
         )
         assert bad(answer, "Idempotency-Key") == [
             "Idempotency-Key: 1 to 200 printable ASCII characters, no space at either end"
