@@ -18,6 +18,7 @@ from m2mportal.gateway import errors
 from m2mportal.gateway.endpoints import build_routes
 from m2mportal.gateway.request_log import RequestLog
 from m2mportal.iam import endpoints as iam
+from m2mportal.network import generator
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
 from m2mportal.operator.routes import SIMULATION_PATHS
 from m2mportal.platform import Platform, base_url
@@ -61,6 +62,8 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
             tasks.append(asyncio.create_task(maintenance.run(platform)))
             if platform.settings.embedded_worker:
                 tasks.append(asyncio.create_task(worker.run(platform)))
+            if platform.settings.simulation:  # it generates only while switched on
+                tasks.append(asyncio.create_task(generator.run(generator.for_platform(platform))))
         try:
             yield
         finally:

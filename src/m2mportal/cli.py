@@ -665,6 +665,53 @@ def worker_command() -> None:
     asyncio.run(main())
 
 
+@app.command("simulator")
+def simulator_command(
+    speed: float | None = typer.Option(None, help="Simulated seconds per second (60: a minute)."),
+    seed: int | None = typer.Option(None, help="Seed of every SIM's behaviour."),
+) -> None:
+    """Run the traffic generator as its own process (stops on SIGTERM or Ctrl-C); it
+    generates while switched on (PUT /operator/v1/simulator/config, or --speed/--seed)."""
+    import signal
+
+    from m2mportal.network import generator
+
+    settings = _existing_settings()
+
+    async def main() -> None:
+        try:
+            platform = await open_platform(settings)
+        except _OPEN_ERRORS as exc:
+            _fail(_database_problem(settings, exc))
+        made = generator.for_platform(platform)
+        if speed is not None or seed is not None:
+            if speed is not None and not 0 < speed <= 3600:
+                _fail("--speed: use more than 0 and at most 3600")
+            if seed is not None and not 0 <= seed < 2**31:
+                _fail("--seed: use 0 to 2147483647")
+            config = await generator.read_config(platform.db, made.default)
+            given = {"speed": speed, "seed": seed}
+            config = generator.changed(
+                config, running=True, **{k: v for k, v in given.items() if v is not None}
+            )
+            await generator.write_config(platform.db, platform.clock, config)
+        task = asyncio.create_task(generator.run(made))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await platform.close()
+
+    err.print("simulator started")
+    asyncio.run(main())
+
+
 @app.command()
 def run() -> None:
     """What `make run` does: migrate, seed the demo partner, print credentials, serve."""

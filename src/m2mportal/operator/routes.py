@@ -34,8 +34,8 @@ from m2mportal.models import (
 from m2mportal.network import examples as nex
 from m2mportal.network.models import Injected, InjectSession, InjectSms, InjectVoice
 from m2mportal.operator import examples as ex
+from m2mportal.operator import generator_config, simulator
 from m2mportal.operator import handlers as h
-from m2mportal.operator import simulator
 
 
 def _op(method: str, path: str, handler: h.Any, summary: str, **kw: h.Any) -> Endpoint:
@@ -235,3 +235,28 @@ ENDPOINTS += [
         response_example={**nex.INJECTED, "id": "call-5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a"}),
 ]  # fmt: skip
 SIMULATION_PATHS = SIMULATION_PATHS | {"/simulator/sessions", "/simulator/sms", "/simulator/voice"}
+
+
+# The traffic generator's control (network/generator.py; CONTRACT 11).
+_CONFIG_DOC = (
+    " `speed` is simulated seconds per second (60: a simulated minute of device behaviour"
+    " in each second of the platform clock), `seed` makes the behaviour of every SIM"
+    " repeatable; `actionDelayMs` and `perSimDelayMs` are stored for the simulated backend."
+    " Kept in the database: every process (`serve`, `m2mportal simulator`) follows it."
+)
+ENDPOINTS += [
+    _op("GET", "/simulator/config", generator_config.get_config,
+        "Read the traffic generator's settings", response=generator_config.SimulatorConfig,
+        description="Whether the generator runs, at what speed and seed, and the platform"
+        " time up to which it generated traffic (`position`)." + _CONFIG_DOC,
+        response_example=generator_config.EXAMPLE),
+    _op("PUT", "/simulator/config", generator_config.put_config,
+        "Start, stop or tune the traffic generator",
+        body=generator_config.SimulatorConfigChange, response=generator_config.SimulatorConfig,
+        description="Changes the given fields; one left out (or null) keeps its value."
+        " Switched on, traffic starts at the present (the time it was off stays quiet)."
+        + _CONFIG_DOC,
+        request_example={"running": True, "speed": 60, "seed": 7},
+        response_example=generator_config.EXAMPLE),
+]  # fmt: skip
+SIMULATION_PATHS = SIMULATION_PATHS | {"/simulator/config"}

@@ -416,3 +416,18 @@ voice_records = Table(
     Index("ix_voice_records_iccid_started_at", "iccid", "started_at"),
     Index("ix_voice_records_started_at", "started_at"),
 )
+
+# The traffic generator's control (network/generator.py): one row, read by every process;
+# ``position`` is the platform time (epoch seconds) up to which traffic was generated.
+simulator_config = Table(
+    "simulator_config",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("running", Boolean, nullable=False),
+    Column("speed", Float, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("action_delay_ms", Integer, nullable=False),
+    Column("per_sim_delay_ms", Integer, nullable=False),
+    Column("position", Float, nullable=True),
+    Column("updated_at", String(32), nullable=False),
+)
