@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from m2mportal.api import actions, network, partners, sims, usage
+from m2mportal.api import actions, network, partners, pools, sims, usage
 from m2mportal.api import examples as ex
 from m2mportal.domain.actions import CATALOGUE, ActionSpec
+from m2mportal.domain.pools import PoolsUsage
 from m2mportal.gateway.endpoints import Endpoint
 from m2mportal.gateway.openapi import binding_rules, error_example, merge, ref, sims_rules
 from m2mportal.models import (
@@ -227,6 +228,20 @@ ENDPOINTS: list[Endpoint] = [
         " have in its current state (no MSISDN before activation) finds nothing: 404.",
         request_example={"imsi": ex.IDENTIFIER["imsi"]},
         response_example=ex.SIM_DETAILS,
+    ),
+    Endpoint(
+        "GET",
+        "/partners/{partnerId}/pools/usage",
+        pools.get_pools_usage,
+        "Get current pool usage",
+        "Partner",
+        response=PoolsUsage,
+        description="This month's usage of each pool of the partner's top partner (pools are"
+        " created by the operator): `allowance`, `used` and `percent` in the pool's `unit`"
+        " (data bytes, voice seconds, SMS messages sent and received), summed over every SIM"
+        " of the partner tree, and its two limit levels with whether each is reached. A"
+        " subunit sees its tree's pools with the whole tree's usage.",
+        response_example=pools.POOLS_USAGE,
     ),
     *ACTION_ENDPOINTS,
 ]

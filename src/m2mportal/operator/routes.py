@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from m2mportal.api import pools
+from m2mportal.domain.pools import NewPool, Pool
 from m2mportal.gateway.endpoints import Endpoint
 from m2mportal.gateway.limits import CLASSES, MAX_WINDOWS
 from m2mportal.gateway.openapi import error_example
@@ -235,6 +237,22 @@ ENDPOINTS += [
         response_example={**nex.INJECTED, "id": "call-5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a"}),
 ]  # fmt: skip
 SIMULATION_PATHS = SIMULATION_PATHS | {"/simulator/sessions", "/simulator/sms", "/simulator/voice"}
+
+
+# Pools (api/pools.py; CONTRACT 7.8, 11.1).
+ENDPOINTS.append(
+    _op("POST", "/partners/{partnerId}/pools", pools.create_pool,
+        "Create a data, voice or SMS pool for a partner", body=NewPool, response=Pool,
+        status=201,
+        description="A partner-level allowance every SIM of the partner's tree draws from:"
+        " `allowance` in bytes (`Data`), seconds (`Voice`) or messages (`SMS`, sent and"
+        " received), and two limit `levels` in percent of it, ascending (400 naming `levels`"
+        " otherwise). `offeringName` defaults to `name`. Pools belong to a top partner: a"
+        " subunit's id answers 400 naming `partnerId`, an unknown one 404. Answers the new"
+        " `offeringId`; the usage is read at `GET .../partners/{partnerId}/pools/usage`.",
+        request_example=pools.NEW_POOL, response_example=pools.POOL,
+        body_schema={"properties": {"levels": {"uniqueItems": True}}})
+)  # fmt: skip
 
 
 # The traffic generator's control (network/generator.py; CONTRACT 11).

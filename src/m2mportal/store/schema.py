@@ -417,6 +417,23 @@ voice_records = Table(
     Index("ix_voice_records_started_at", "started_at"),
 )
 
+# Pools (CONTRACT 7.8): a top partner's allowance every SIM of its tree draws from; the
+# usage is summed from the SIMs' month counters, so a pool stores only its definition.
+pools = Table(
+    "pools",
+    metadata,
+    Column("offering_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("offering_name", String(200), nullable=False),
+    Column("pool_type", String(8), nullable=False),  # Data, Voice, SMS
+    Column("allowance", BigInteger, nullable=False),
+    Column("level1", Integer, nullable=False),  # percent
+    Column("level2", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Index("ix_pools_partner_id", "partner_id"),
+)
+
 # The traffic generator's control (network/generator.py): one row, read by every process;
 # ``position`` is the platform time (epoch seconds) up to which traffic was generated.
 simulator_config = Table(
