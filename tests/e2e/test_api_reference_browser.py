@@ -68,7 +68,14 @@ def settings(database_url: str, tmp_path: Path, port: int) -> Settings:
 async def server(platform: Platform, port: int) -> AsyncIterator[str]:
     """uvicorn serving the app in this event loop (lifespan on), stopped at the end."""
     config = uvicorn.Config(
-        create_app(platform), host="127.0.0.1", port=port, lifespan="on", log_level="warning"
+        create_app(platform),
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        # As `m2mportal serve`: uvicorn's own logging setup would take its loggers away
+        # from m2mportal.logs for the rest of the test session.
+        log_config=None,
     )
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
