@@ -285,7 +285,7 @@ _SESSION_DOC = (
     "Whether the SIM is `online` and its current data session: APN, IP address, radio"
     " access type, network (MCC, MNC, name, country), start, volumes so far (`volumeRounded`:"
     " rounded up to whole kilobytes) and any restriction. With `parallelSessions=true` also"
-    " `sessions`, every open session, which needs the option \"Parallel Sessions\" booked"
+    ' `sessions`, every open session, which needs the option "Parallel Sessions" booked'
     " on the SIM (400 otherwise)."
 )
 _SESSION_HISTORY_DOC = (

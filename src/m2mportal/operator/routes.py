@@ -210,7 +210,7 @@ ENDPOINTS: list[Endpoint] = [
 # The simulated network's traffic injection (operator/simulator.py; CONTRACT 11.1).
 _INJECT_DOC = (
     " The SIM is found by ICCID among every partner's SIMs (404 when there is none); the"
-    " records go through the same ingestion as any other traffic (docs/api.md \"Network\")"
+    ' records go through the same ingestion as any other traffic (docs/api.md "Network")'
     " and show up in the SIM's session, histories and this month's usage at once."
 )
 ENDPOINTS += [
