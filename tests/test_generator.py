@@ -93,9 +93,24 @@ async def set_sim(world: World, iccid: str, column: str, value: str) -> None:
     )
 
 
+def one_month_start(world: World) -> float:
+    """Now, or the next month's start when the hour from now crosses into it: usage
+    counters are per calendar month."""
+    now = world.platform.clock.now()
+    later = now + timedelta(hours=1)
+    if (now.year, now.month) == (later.year, later.month):
+        return now.timestamp()
+    return later.replace(day=1, hour=0, minute=1, second=0, microsecond=0).timestamp()
+
+
+async def set_clock(world: World, at: float) -> None:
+    world.platform.clock.offset = at - Clock().time()
+    await world.renew()
+
+
 async def run_from(world: World, start: float, **config: Any) -> generator.StepResult:
     """Switches on at platform time ``start`` and generates MINUTES from there."""
-    world.platform.clock.offset = start - Clock().time()
+    await set_clock(world, start)
     await configure(world, running=True, **config)
     await generator.for_platform(world.platform).step()  # starts the position at now
     return await generate(world)
@@ -103,7 +118,7 @@ async def run_from(world: World, start: float, **config: Any) -> generator.StepR
 
 async def test_generated_traffic_shows_everywhere_and_a_seed_repeats_it(scene: Scene) -> None:
     world = scene.world
-    start = world.platform.clock.time()
+    start = one_month_start(world)
     await run_from(world, start, seed=7)
     first = await snapshot(scene)
     for iccid, seen in first.items():
@@ -137,7 +152,7 @@ async def test_only_active_sims_produce_and_restrictions_apply(scene: Scene) -> 
     for sim, status in zip(others[1:], ("Blocked", "Terminated"), strict=True):
         await set_sim(world, sim["iccid"], "status", status)
     scene.sims += others
-    start = world.platform.clock.time()
+    start = one_month_start(world)
     await run_from(world, start)
     normal = await snapshot(scene)
     for sim in others:
@@ -167,7 +182,7 @@ async def test_only_active_sims_produce_and_restrictions_apply(scene: Scene) -> 
 
 async def test_a_sim_that_stops_being_active_goes_offline(scene: Scene) -> None:
     world = scene.world
-    await run_from(world, world.platform.clock.time())
+    await run_from(world, one_month_start(world))
     before = await snapshot(scene)
     online = [iccid for iccid, seen in before.items() if seen["session"]]
     for _ in range(24):  # a device hour at a time until a device is online
@@ -190,12 +205,12 @@ async def test_a_restart_mid_window_loses_and_duplicates_nothing(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = scene.world
-    start = world.platform.clock.time()
+    start = one_month_start(world)
     whole = await run_from(world, start)
     reference = await snapshot(scene)
 
     await forget_traffic(world)
-    world.platform.clock.offset = start - Clock().time()
+    await set_clock(world, start)
     await configure(world, running=True)
     await generator.for_platform(world.platform).step()
     world.platform.clock.advance(MINUTES * 60)

@@ -29,6 +29,7 @@ moves ``STEP_DOWN_SHARE`` of the volume. Generated sessions whose SIM may no lon
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import random
 from collections.abc import Iterator
@@ -71,7 +72,10 @@ INTERIM_SECONDS = 900  # device time between a session's interim updates (RADIUS
 WINDOW_DEVICE_SECONDS = 3600  # at most one device hour per step
 MAX_LAG_DEVICE_SECONDS = 86400  # further behind: restart at the present
 STEP_DOWN_SHARE = 0.125  # the volume a Speed Step-down lets through
-BATCH = 2000  # records per ingestion transaction
+BATCH = 250  # records per ingestion transaction: short ones keep requests flowing
+# Real seconds between steps: each step reads every Active SIM, so fewer, longer windows
+# cost less; records show up at most this late.
+STEP_SECONDS = 5.0
 PLATFORM_ADDRESS = "M2MPortal"  # as operator/simulator.py: the platform's side of an SMS
 
 
@@ -163,7 +167,6 @@ class _Session:
     session_id: str
     start: float  # device time
     end: float
-    rate: float  # bytes per device second
 
 
 def _sessions(seed: int, iccid: str, p: Profile, d0: float, d1: float) -> Iterator[_Session]:
@@ -171,10 +174,27 @@ def _sessions(seed: int, iccid: str, p: Profile, d0: float, d1: float) -> Iterat
     first = math.floor((d0 + p.phase) / p.cycle) - 1
     last = math.floor((d1 + p.phase) / p.cycle)
     for c in range(first, last + 1):
-        rng = random.Random(f"{seed}:{iccid}:{c}")
-        start = c * p.cycle - p.phase + rng.uniform(0, p.cycle * (1 - p.duty))
-        length = p.cycle * p.duty * rng.uniform(0.5, 1.0)
-        yield _Session(f"{session_prefix(seed)}{iccid}-{c}", start, start + length, 0.0)
+        start, end = _cycle(seed, iccid, c, p.cycle, p.phase, p.duty)
+        yield _Session(f"{session_prefix(seed)}{iccid}-{c}", start, end)
+
+
+# Steps a second apart ask for the same cycles and hours again: seeding a Random per SIM
+# and step was most of a step's time (bench/generator.py).
+@functools.lru_cache(maxsize=1 << 17)
+def _cycle(
+    seed: int, iccid: str, c: int, cycle: float, phase: float, duty: float
+) -> tuple[float, float]:
+    rng = random.Random(f"{seed}:{iccid}:{c}")
+    start = c * cycle - phase + rng.uniform(0, cycle * (1 - duty))
+    return start, start + cycle * duty * rng.uniform(0.5, 1.0)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _messages(seed: int, iccid: str, hour: int, per_hour: float) -> tuple[tuple[float, bool], ...]:
+    """The hour's messages: (device time, mobile-originated)."""
+    rng = random.Random(f"{seed}:{iccid}:sms:{hour}")
+    count = int(per_hour) + (rng.random() < per_hour % 1)
+    return tuple((hour * 3600 + rng.uniform(0, 3600), rng.random() < 0.5) for _ in range(count))
 
 
 def _totals(p: Profile, share: float, seconds: float) -> tuple[int, int]:
@@ -222,11 +242,7 @@ def sim_records(
     if p.sms_per_hour:
         device = sim["msisdn"] or iccid
         for hour in range(math.floor(d0 / 3600), math.floor(d1 / 3600) + 1):
-            rng = random.Random(f"{seed}:{iccid}:sms:{hour}")
-            count = int(p.sms_per_hour) + (rng.random() < p.sms_per_hour % 1)
-            for n in range(count):
-                sent = hour * 3600 + rng.uniform(0, 3600)
-                mo = rng.random() < 0.5
+            for n, (sent, mo) in enumerate(_messages(seed, iccid, hour, p.sms_per_hour)):
                 if not d0 <= sent < d1:
                     continue
                 sms_id = f"{session_prefix(seed)}{iccid}-h{hour}-{n}"
@@ -285,9 +301,11 @@ class Generator:
         opened = await store.open_generated_sessions(self.db, SESSION_PREFIX)
         opened_ids = {row["session_id"] for row in opened}
         known: set[str] = set()
-        for sim in await store.active_sims(self.db):
+        for n, sim in enumerate(await store.active_sims(self.db)):
             profile = self._profile(config.seed, sim)
             out += sim_records(config, sim, profile, d0, d1, opened_ids, known)
+            if n % 200 == 199:
+                await asyncio.sleep(0)  # requests go on between slices of SIMs
         out.sort(key=lambda item: (item[0], item[1], item[2].record_id))
         # Generated sessions that no longer go on (the SIM left Active or lost data, the
         # seed or speed changed) stop where the window starts.
@@ -336,7 +354,7 @@ def for_platform(platform: Platform) -> Generator:
     return Generator(platform.db, platform.clock, default)
 
 
-async def run(generator: Generator, interval: float = 1.0) -> None:
+async def run(generator: Generator, interval: float = STEP_SECONDS) -> None:
     """Background: a step every ``interval`` real seconds, at once while behind."""
     while True:
         try:

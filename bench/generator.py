@@ -1,0 +1,176 @@
+"""The traffic generator at speed 60 for 10,000 Active SIMs inside one `serve` process:
+records/s ingested, the process's CPU share, and GET SIM details p99 with and without it.
+
+Issue 11 budget: with the generator on, the API's GET details p99 stays within 25% of its
+figure without it.
+
+One `m2mportal serve` (M2MP_SIMULATION=true: the generator runs as its background task)
+on 127.0.0.1 over a scratch database with 10,000 Active SIMs. Phases of ``--seconds``
+each, after a warm-up: (1) wrk on GET details, generator off; (2) the generator alone;
+(3) wrk and the generator together. Records/s come from the ledger (``network_records``)
+counted before and after a phase, the CPU share from /proc/<pid>/stat (100% = one core).
+The server is stopped by its PID. Needs `wrk` (Debian package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import close_scratch, free_port, open_scratch
+from cryptography.fernet import Fernet
+from hot_path import API, HUGE, stop, wait_up, wrk
+
+SIMS = 10_000
+
+
+async def prepare(env: dict[str, str]) -> dict[str, str]:
+    """A partner with SIMS Active SIMs, an application and an operator client."""
+    os.environ.update(env)
+    from m2mportal.config import Settings
+    from m2mportal.models import NewApplication, NewSim
+    from m2mportal.platform import open_platform
+    from m2mportal.services import applications, inventory, partners
+    from m2mportal.synthetic import records
+
+    platform = await open_platform(Settings.from_env())
+    try:
+        pid = await partners.create(platform.db, platform.tree, platform.clock, "Bench", None)
+        sims = [
+            (f"r{i}", NewSim(iccid=r["iccid"], imsi=r["imsi"], status="Active",
+                             msisdn=r["msisdn"], apns=["b2b.dtag.test"]))
+            for i, r in enumerate(records(SIMS))
+        ]  # fmt: skip
+        await inventory.add_sims(platform.db, platform.tree, platform.clock, pid, sims)
+        app = await applications.register(platform, pid, NewApplication(name="bench"))
+        operator = await applications.create_operator_client(platform, "bench-operator")
+        return {
+            "partner": str(pid),
+            "iccid": sims[SIMS // 2][1].iccid,
+            "client_id": app.client_id,
+            "secret": app.client_secret or "",
+            "operator_id": operator.client_id,
+            "operator_secret": operator.client_secret or "",
+        }
+    finally:
+        await platform.close()
+
+
+async def count_records(env: dict[str, str]) -> int:
+    os.environ.update(env)
+    from m2mportal.config import Settings
+    from m2mportal.platform import open_platform
+
+    platform = await open_platform(Settings.from_env(), run_migrations=False)
+    try:
+        return int(await platform.db.fetch_val("SELECT COUNT(*) FROM network_records") or 0)
+    finally:
+        await platform.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def token(base: str, client_id: str, secret: str) -> dict[str, str]:
+    answer = httpx.post(
+        base + "/auth/realms/m2m/protocol/openid-connect/token",
+        data={"grant_type": "client_credentials", "client_id": client_id,
+              "client_secret": secret},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def phase(
+    env: dict[str, str], pid: int, seconds: int, load: tuple[str, dict[str, str]] | None
+) -> dict[str, Any]:
+    before, cpu, start = asyncio.run(count_records(env)), cpu_seconds(pid), time.monotonic()
+    if load:
+        rps, p99 = wrk(load[0], seconds, load[1])
+    else:
+        time.sleep(seconds)
+    elapsed = time.monotonic() - start
+    used, after = cpu_seconds(pid) - cpu, asyncio.run(count_records(env))
+    out: dict[str, Any] = {
+        "records_per_s": round((after - before) / elapsed, 1),
+        "cpu_share": round(used / elapsed, 3),
+    }
+    if load:
+        out |= {"details_rps": round(rps), "details_p99_ms": p99}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    folder, db_url = open_scratch(args.db, args.pg_url, "m2mp-gen-")
+    port = free_port()
+    env = {
+        **os.environ,
+        "M2MP_DATABASE_URL": db_url,
+        "M2MP_SECRET_KEY": Fernet.generate_key().decode(),
+        "M2MP_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "M2MP_PROVISIONING_SECONDS": "0",
+        "M2MP_LIMITS_DETAILS": HUGE,
+        "M2MP_LOG_LEVEL": "warning",
+        "M2MP_SIMULATION": "true",
+    }
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        from m2mportal.store import migrate
+
+        migrate.upgrade(db_url)
+        ids = asyncio.run(prepare(env))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "m2mportal.cli", "serve", "--port", str(port)],
+            env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        wait_up(base + "/healthz", server)
+        headers = token(base, ids["client_id"], ids["secret"])
+        operator = token(base, ids["operator_id"], ids["operator_secret"])
+        url = f"{base}{API}/partners/{ids['partner']}/sims/{ids['iccid']}"
+        assert httpx.get(url, headers=headers).status_code == 200
+        config = f"{base}/operator/v1/simulator/config"
+
+        wrk(url, args.warmup, headers)
+        results = {"api_only": phase(env, server.pid, args.seconds, (url, headers))}
+        switched = httpx.put(config, headers=operator, json={"running": True,
+                                                            "speed": args.speed})  # fmt: skip
+        assert switched.status_code == 200, switched.text
+        time.sleep(args.warmup)  # the first windows, profiles made
+        results["generator_only"] = phase(env, server.pid, args.seconds, None)
+        results["api_and_generator"] = phase(env, server.pid, args.seconds, (url, headers))
+        behind = httpx.get(config, headers=operator).json()["position"]
+        base_p99 = results["api_only"]["details_p99_ms"]
+        loaded_p99 = results["api_and_generator"]["details_p99_ms"]
+        print(json.dumps({
+            "db": args.db, "sims": SIMS, "speed": args.speed, **results,
+            "position_at_end": behind,
+            "p99_ratio": round(loaded_p99 / base_p99, 2),
+            "p99_within_25_percent": loaded_p99 <= base_p99 * 1.25,
+        }, indent=1))  # fmt: skip
+    finally:
+        if server is not None:
+            stop(server)
+        close_scratch(folder, db_url, args.pg_url, args.keep)
+
+
+if __name__ == "__main__":
+    main()
