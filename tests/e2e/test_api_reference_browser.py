@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Locator, Page, Route, async_playwright, expect
 
 from m2mportal.app import create_app
 from m2mportal.config import Settings
 from m2mportal.platform import Platform
 from tests.conftest import test_settings
+from tests.e2e.in_process import serving
 from tests.e2e.test_streams_live import free_port
 from tests.helpers import World
 
@@ -67,29 +67,8 @@ def settings(database_url: str, tmp_path: Path, port: int) -> Settings:
 @pytest.fixture
 async def server(platform: Platform, port: int) -> AsyncIterator[str]:
     """uvicorn serving the app in this event loop (lifespan on), stopped at the end."""
-    config = uvicorn.Config(
-        create_app(platform),
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-        # As `m2mportal serve`: uvicorn's own logging setup would take its loggers away
-        # from m2mportal.logs for the rest of the test session.
-        log_config=None,
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    async with asyncio.timeout(10):
-        while not uv.started:
-            if task.done():
-                task.result()  # it failed to start: show why
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        async with asyncio.timeout(10):
-            await task
+    async with serving(create_app(platform), port, 10) as url:
+        yield url
 
 
 async def _rendered(page: Page, title: str) -> None:

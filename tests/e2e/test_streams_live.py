@@ -33,7 +33,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from httpx_sse import aconnect_sse
 
 from m2mportal import synthetic
@@ -43,6 +42,7 @@ from m2mportal.events import outbox, samples
 from m2mportal.events.cloudevents import SIM_ACTION
 from m2mportal.platform import Platform
 from tests.conftest import FERNET_KEY, test_settings
+from tests.e2e.in_process import serving
 from tests.e2e.processes import ServerChild
 from tests.helpers import World
 from tests.test_events import (
@@ -103,29 +103,8 @@ def settings(
 @pytest.fixture
 async def server(platform: Platform, port: int) -> AsyncIterator[str]:
     """uvicorn serving the app (lifespan on: worker, provisioner, maintenance)."""
-    config = uvicorn.Config(
-        create_app(platform),
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-        # As `m2mportal serve`: uvicorn's own logging setup would take its loggers away
-        # from m2mportal.logs for the rest of the test session.
-        log_config=None,
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    async with asyncio.timeout(WAIT_S):
-        while not uv.started:
-            if task.done():
-                task.result()  # it failed to start: show why
-            await asyncio.sleep(POLL_S)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        async with asyncio.timeout(WAIT_S):
-            await task
+    async with serving(create_app(platform), port, WAIT_S) as url:
+        yield url
 
 
 @pytest.fixture
