@@ -93,14 +93,15 @@ async def set_sim(world: World, iccid: str, column: str, value: str) -> None:
     )
 
 
-def one_month_start(world: World) -> float:
-    """Now, or the next month's start when the hour from now crosses into it: usage
-    counters are per calendar month."""
+def mid_month(world: World) -> float:
+    """The next 15th of a month at noon: usage counters are per calendar month, and a
+    window near a month's end or start (a device's session may have begun before the
+    generator was switched on) would split them across two months."""
     now = world.platform.clock.now()
-    later = now + timedelta(hours=1)
-    if (now.year, now.month) == (later.year, later.month):
-        return now.timestamp()
-    return later.replace(day=1, hour=0, minute=1, second=0, microsecond=0).timestamp()
+    target = now.replace(day=15, hour=12, minute=0, second=0, microsecond=0)
+    if target <= now:
+        target = (target.replace(day=1) + timedelta(days=32)).replace(day=15)
+    return target.timestamp()
 
 
 async def set_clock(world: World, at: float) -> None:
@@ -118,7 +119,7 @@ async def run_from(world: World, start: float, **config: Any) -> generator.StepR
 
 async def test_generated_traffic_shows_everywhere_and_a_seed_repeats_it(scene: Scene) -> None:
     world = scene.world
-    start = one_month_start(world)
+    start = mid_month(world)
     await run_from(world, start, seed=7)
     first = await snapshot(scene)
     for iccid, seen in first.items():
@@ -152,7 +153,7 @@ async def test_only_active_sims_produce_and_restrictions_apply(scene: Scene) -> 
     for sim, status in zip(others[1:], ("Blocked", "Terminated"), strict=True):
         await set_sim(world, sim["iccid"], "status", status)
     scene.sims += others
-    start = one_month_start(world)
+    start = mid_month(world)
     await run_from(world, start)
     normal = await snapshot(scene)
     for sim in others:
@@ -182,7 +183,7 @@ async def test_only_active_sims_produce_and_restrictions_apply(scene: Scene) -> 
 
 async def test_a_sim_that_stops_being_active_goes_offline(scene: Scene) -> None:
     world = scene.world
-    await run_from(world, one_month_start(world))
+    await run_from(world, mid_month(world))
     before = await snapshot(scene)
     online = [iccid for iccid, seen in before.items() if seen["session"]]
     for _ in range(24):  # a device hour at a time until a device is online
@@ -205,7 +206,7 @@ async def test_a_restart_mid_window_loses_and_duplicates_nothing(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = scene.world
-    start = one_month_start(world)
+    start = mid_month(world)
     whole = await run_from(world, start)
     reference = await snapshot(scene)
 
