@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from m2mportal import API_BASE
+from m2mportal.clock import Clock
 from m2mportal.platform import Platform
 from m2mportal.services import applications
 from m2mportal.synthetic import records
@@ -54,6 +56,15 @@ def assert_error_names(answer: httpx.Response, code: int, status: str, *fields: 
 OP = "/operator/v1"
 
 
+def mid_month(now: datetime) -> float:
+    """The next 15th of a month at noon: usage counts per calendar month, so a test whose
+    traffic reaches hours back or ahead must not straddle a month's start."""
+    target = now.replace(day=15, hour=12, minute=0, second=0, microsecond=0)
+    if target <= now:
+        target = (target.replace(day=1) + timedelta(days=32)).replace(day=15)
+    return target.timestamp()
+
+
 @dataclass
 class World:
     platform: Platform
@@ -67,6 +78,11 @@ class World:
         world = cls(platform, http, operator_client=(creds.client_id, creds.client_secret))
         await world.renew()
         return world
+
+    async def move_clock(self, at: float) -> None:
+        """Put the platform clock at ``at`` (a POSIX time) and fetch a fresh operator token."""
+        self.platform.clock.offset = at - Clock().time()
+        await self.renew()
 
     async def renew(self) -> None:
         """A fresh operator token (after a test moved the clock past the old one's expiry)."""

@@ -18,7 +18,13 @@ from m2mportal.config import Settings
 from m2mportal.network import generator, records
 from m2mportal.platform import open_platform
 from tests.conftest import test_settings
-from tests.helpers import World, assert_error_mentions, assert_error_names, error_list
+from tests.helpers import (
+    World,
+    assert_error_mentions,
+    assert_error_names,
+    error_list,
+    mid_month,
+)
 from tests.test_network import Scene, add_sims
 
 MINUTES = 15  # of platform time: 15 device hours at speed 60
@@ -93,25 +99,9 @@ async def set_sim(world: World, iccid: str, column: str, value: str) -> None:
     )
 
 
-def mid_month(world: World) -> float:
-    """The next 15th of a month at noon: usage counters are per calendar month, and a
-    window near a month's end or start (a device's session may have begun before the
-    generator was switched on) would split them across two months."""
-    now = world.platform.clock.now()
-    target = now.replace(day=15, hour=12, minute=0, second=0, microsecond=0)
-    if target <= now:
-        target = (target.replace(day=1) + timedelta(days=32)).replace(day=15)
-    return target.timestamp()
-
-
-async def set_clock(world: World, at: float) -> None:
-    world.platform.clock.offset = at - Clock().time()
-    await world.renew()
-
-
 async def run_from(world: World, start: float, **config: Any) -> generator.StepResult:
     """Switches on at platform time ``start`` and generates MINUTES from there."""
-    await set_clock(world, start)
+    await world.move_clock(start)
     await configure(world, running=True, **config)
     await generator.for_platform(world.platform).step()  # starts the position at now
     return await generate(world)
@@ -119,7 +109,7 @@ async def run_from(world: World, start: float, **config: Any) -> generator.StepR
 
 async def test_generated_traffic_shows_everywhere_and_a_seed_repeats_it(scene: Scene) -> None:
     world = scene.world
-    start = mid_month(world)
+    start = mid_month(world.platform.clock.now())
     await run_from(world, start, seed=7)
     first = await snapshot(scene)
     for iccid, seen in first.items():
@@ -153,7 +143,7 @@ async def test_only_active_sims_produce_and_restrictions_apply(scene: Scene) -> 
     for sim, status in zip(others[1:], ("Blocked", "Terminated"), strict=True):
         await set_sim(world, sim["iccid"], "status", status)
     scene.sims += others
-    start = mid_month(world)
+    start = mid_month(world.platform.clock.now())
     await run_from(world, start)
     normal = await snapshot(scene)
     for sim in others:
@@ -183,7 +173,7 @@ async def test_only_active_sims_produce_and_restrictions_apply(scene: Scene) -> 
 
 async def test_a_sim_that_stops_being_active_goes_offline(scene: Scene) -> None:
     world = scene.world
-    await run_from(world, mid_month(world))
+    await run_from(world, mid_month(world.platform.clock.now()))
     before = await snapshot(scene)
     online = [iccid for iccid, seen in before.items() if seen["session"]]
     for _ in range(24):  # a device hour at a time until a device is online
@@ -206,12 +196,12 @@ async def test_a_restart_mid_window_loses_and_duplicates_nothing(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = scene.world
-    start = mid_month(world)
+    start = mid_month(world.platform.clock.now())
     whole = await run_from(world, start)
     reference = await snapshot(scene)
 
     await forget_traffic(world)
-    await set_clock(world, start)
+    await world.move_clock(start)
     await configure(world, running=True)
     await generator.for_platform(world.platform).step()
     world.platform.clock.advance(MINUTES * 60)

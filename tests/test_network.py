@@ -22,7 +22,13 @@ from m2mportal.network import records
 from m2mportal.network.models import SessionStart, SessionStop, SessionUpdate, SmsRecord
 from m2mportal.platform import open_platform
 from tests.conftest import test_settings
-from tests.helpers import World, assert_error_mentions, assert_error_names, error_list
+from tests.helpers import (
+    World,
+    assert_error_mentions,
+    assert_error_names,
+    error_list,
+    mid_month,
+)
 
 OPEN = {"apn": "internet.m2m", "mcc": "262", "mnc": "01"}
 
@@ -60,6 +66,8 @@ async def add_sims(world: World, partner: int, serials: range, status: str = "Ac
 
 @pytest.fixture
 async def scene(world: World) -> Scene:
+    # Traffic reaches an hour back: keep it inside this month's usage counters.
+    await world.move_clock(mid_month(world.platform.clock.now()))
     partner = await world.partner()
     sims = await add_sims(world, partner, range(1, 4))
     headers = await world.headers_for(await world.app(partner))
