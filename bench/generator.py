@@ -27,41 +27,9 @@ from typing import Any
 import httpx
 from common import close_scratch, free_port, open_scratch
 from cryptography.fernet import Fernet
-from hot_path import API, HUGE, stop, wait_up, wrk
+from hot_path import API, HUGE, seed, stop, wait_up, wrk
 
 SIMS = 10_000
-
-
-async def prepare(env: dict[str, str]) -> dict[str, str]:
-    """A partner with SIMS Active SIMs, an application and an operator client."""
-    os.environ.update(env)
-    from m2mportal.config import Settings
-    from m2mportal.models import NewApplication, NewSim
-    from m2mportal.platform import open_platform
-    from m2mportal.services import applications, inventory, partners
-    from m2mportal.synthetic import records
-
-    platform = await open_platform(Settings.from_env())
-    try:
-        pid = await partners.create(platform.db, platform.tree, platform.clock, "Bench", None)
-        sims = [
-            (f"r{i}", NewSim(iccid=r["iccid"], imsi=r["imsi"], status="Active",
-                             msisdn=r["msisdn"], apns=["b2b.dtag.test"]))
-            for i, r in enumerate(records(SIMS))
-        ]  # fmt: skip
-        await inventory.add_sims(platform.db, platform.tree, platform.clock, pid, sims)
-        app = await applications.register(platform, pid, NewApplication(name="bench"))
-        operator = await applications.create_operator_client(platform, "bench-operator")
-        return {
-            "partner": str(pid),
-            "iccid": sims[SIMS // 2][1].iccid,
-            "client_id": app.client_id,
-            "secret": app.client_secret or "",
-            "operator_id": operator.client_id,
-            "operator_secret": operator.client_secret or "",
-        }
-    finally:
-        await platform.close()
 
 
 async def count_records(env: dict[str, str]) -> int:
@@ -136,7 +104,7 @@ def main() -> None:
         from m2mportal.store import migrate
 
         migrate.upgrade(db_url)
-        ids = asyncio.run(prepare(env))
+        ids = asyncio.run(seed(env, SIMS, operator=True))
         server = subprocess.Popen(
             [sys.executable, "-m", "m2mportal.cli", "serve", "--port", str(port)],
             env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

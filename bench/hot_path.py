@@ -78,8 +78,9 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
     return rps, float(p99.group(1)) * scale
 
 
-async def prepare(env: dict[str, str]) -> tuple[str, str, str, str]:
-    """A partner, one SIM, an application; returns (partner, iccid, client id, secret)."""
+async def seed(env: dict[str, str], count: int, operator: bool = False) -> dict[str, str]:
+    """A partner with ``count`` Active SIMs and an application (and, with ``operator``, an
+    operator client): its ids and credentials, and the ICCID of the middle SIM."""
     os.environ.update(env)
     from m2mportal.config import Settings
     from m2mportal.models import NewApplication, NewSim
@@ -93,13 +94,28 @@ async def prepare(env: dict[str, str]) -> tuple[str, str, str, str]:
         sims = [
             (f"r{i}", NewSim(iccid=r["iccid"], imsi=r["imsi"], status="Active",
                              msisdn=r["msisdn"], apns=["b2b.dtag.test"]))
-            for i, r in enumerate(records(1000))
+            for i, r in enumerate(records(count))
         ]  # fmt: skip
         await inventory.add_sims(platform.db, platform.tree, platform.clock, pid, sims)
         app = await applications.register(platform, pid, NewApplication(name="bench"))
-        return str(pid), sims[500][1].iccid, app.client_id, app.client_secret  # type: ignore[union-attr]
+        ids = {
+            "partner": str(pid),
+            "iccid": sims[count // 2][1].iccid,
+            "client_id": app.client_id,
+            "secret": app.client_secret or "",
+        }
+        if operator:
+            op = await applications.create_operator_client(platform, "bench-operator")
+            ids |= {"operator_id": op.client_id, "operator_secret": op.client_secret or ""}
+        return ids
     finally:
         await platform.close()
+
+
+async def prepare(env: dict[str, str]) -> tuple[str, str, str, str]:
+    """A partner with 1,000 SIMs and an application: (partner, iccid, client id, secret)."""
+    ids = await seed(env, 1000)
+    return ids["partner"], ids["iccid"], ids["client_id"], ids["secret"]
 
 
 def main() -> None:
