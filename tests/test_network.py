@@ -287,7 +287,10 @@ async def test_send_message_reaches_the_sms_history(scene: Scene) -> None:
     usage = (await scene.get(f"/sims/{online['iccid']}")).json()["simAggregatedData"]
     assert usage["smsMt"] == 1
 
-    # A device that is off: held, delivered when it attaches within the validity ...
+    # A device that is off: one attempt, FAILED, when no validity is given ...
+    failed = await scene.post(f"/sims/{offline['iccid']}/sms", json={"message": "PING"})
+    assert failed.status_code == 202 and failed.json()["status"] == "FAILED"
+    # ... held, and delivered when it attaches within the validity ...
     held = await scene.post(
         "/sims/sms", json={"msisdn": offline["msisdn"], "message": "Grüße €", "validityMinutes": 5}
     )
@@ -296,8 +299,11 @@ async def test_send_message_reaches_the_sms_history(scene: Scene) -> None:
         "sessions", iccid=offline["iccid"], bytesUp=0, bytesDown=0, durationSeconds=0,
         open=True, **OPEN,
     )  # fmt: skip
-    (message,) = (await scene.get(f"/sims/{offline['iccid']}/smshistory")).json()["content"]
-    assert message["status"] == "DELIVERED"
+    history = (await scene.get(f"/sims/{offline['iccid']}/smshistory")).json()["content"]
+    assert {m["smsId"]: m["status"] for m in history} == {
+        held.json()["smsId"]: "DELIVERED",
+        failed.json()["smsId"]: "FAILED",
+    }
     # ... else EXPIRED once the validity has passed.
     third = scene.sims[2]
     late = await scene.post(

@@ -301,8 +301,9 @@ _SEND_DOC = (
     "Sends one SMS from the platform to the SIM's device, for diagnostics of single SIMs:"
     " `message` is GSM-7 up to 160 characters, or UCS-2 up to 70 when it needs other"
     " characters. Answers **202** with the `smsId`: a device that is online receives it at"
-    " once (`DELIVERED`); otherwise it is held (`PENDING`) until the device attaches within"
-    " `validityMinutes` (default 1,440) and is `EXPIRED` after that. Only Active SIMs (409"
+    " once (`DELIVERED`); to a device that is off the one attempt fails (`FAILED`), unless"
+    " `validityMinutes` is given: then it is held (`PENDING`) until the device attaches"
+    " within that time (`DELIVERED`) and is `EXPIRED` after it. Only Active SIMs (409"
     " otherwise). Read-only applications answer 403."
 )
 _HLR_CHECK_DOC = (

@@ -229,17 +229,25 @@ class HistoryRequest(NetworkSelector, forbid_unknown_fields=True, kw_only=True):
 
 
 MessageText = Annotated[str, Meta(min_length=1, max_length=160, examples=["PING status"])]
-Validity = Annotated[int, Meta(ge=1, le=10080, description="Minutes, at most 7 days")]
+Validity = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=10080,
+        description="Minutes the SMS centre holds the message for a device that is off,"
+        " at most 7 days; without it one delivery attempt is made",
+    ),
+]
 
 
 class SendMessage(Model, forbid_unknown_fields=True, kw_only=True):
     message: MessageText
-    validity_minutes: Validity = 1440
+    validity_minutes: Validity | None = None
 
 
 class SendMessageBy(NetworkSelector, forbid_unknown_fields=True, kw_only=True):
     message: MessageText
-    validity_minutes: Validity = 1440
+    validity_minutes: Validity | None = None
 
 
 class MessageAccepted(Model):

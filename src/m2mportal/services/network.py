@@ -196,15 +196,18 @@ async def _ingest(db: Database, clock: Clock, batch: list[AnyRecord]) -> None:
 
 
 async def send_message(
-    db: Database, clock: Clock, sim: Row, validity_minutes: int
+    db: Database, clock: Clock, sim: Row, validity_minutes: int | None
 ) -> MessageAccepted:
-    """An MT message from the platform: DELIVERED at once to a device that is online,
-    else held (PENDING) until the device attaches within the validity, then EXPIRED."""
+    """An MT message from the platform: DELIVERED at once to a device that is online.
+    For a device that is off, one attempt fails (FAILED, "absent subscriber") unless the
+    caller gave a validity: then the SMS centre holds it (PENDING) until the device
+    attaches within it (DELIVERED), else it reads EXPIRED."""
     online = bool(await store.open_sessions(db, sim["iccid"]))
     latest = await store.latest_session(db, sim["iccid"]) if online else None
     now = clock.now()
     sms_id = _new_id("sms")
-    status: SmsStatus = "DELIVERED" if online else "PENDING"
+    held = not online and validity_minutes is not None
+    status: SmsStatus = "DELIVERED" if online else "PENDING" if held else "FAILED"
     record = SmsRecord(
         record_id=_new_id("rec"),
         iccid=sim["iccid"],
@@ -216,7 +219,9 @@ async def send_message(
         destination=sim["msisdn"] or sim["iccid"],
         mcc=latest["mcc"] if latest else None,
         mnc=latest["mnc"] if latest else None,
-        expires_at=None if online else iso(now + timedelta(minutes=validity_minutes)),
+        expires_at=iso(now + timedelta(minutes=validity_minutes))
+        if held and validity_minutes is not None
+        else None,
     )
     await _ingest(db, clock, [record])
     return MessageAccepted(sms_id=sms_id, iccid=sim["iccid"], status=status)
