@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from m2mportal.actions import backend_delays, worker
 from m2mportal.app import create_app
 from m2mportal.clock import Clock, iso
 from m2mportal.config import Settings
@@ -273,3 +274,19 @@ async def test_config_is_seen_by_another_process_and_404_without_simulation(
         finally:
             await platform.close()
     assert Settings().simulation is False  # the default a user gets: no generator routes
+
+
+async def test_backend_delays_follow_the_simulator_config(scene: Scene) -> None:
+    world = scene.world
+    await configure(world, actionDelayMs=60_000, perSimDelayMs=7)
+    assert (await backend_delays.current(world.platform)).per_sim_ms == 7
+    iccid = scene.sims[0]["iccid"]
+    accepted = await scene.post("/sims/actions/suspend", json={"sims": [{"iccid": iccid}]})
+    assert accepted.status_code == 202, accepted.text
+    # The simulated backend holds the action for the configured minute ...
+    assert await worker.run_until_idle(world.platform) == 0
+    assert (await scene.get(f"/sims/{iccid}")).json()["status"] == "Active"
+    world.platform.clock.advance(61)
+    # ... then applies it.
+    assert await worker.run_until_idle(world.platform) == 1
+    assert (await scene.get(f"/sims/{iccid}")).json()["status"] == "Suspended"

@@ -4,6 +4,7 @@ HLR check/reset; identifiers, scope, dates and budgets; record ids count once.""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -463,7 +464,9 @@ async def test_injection_is_checked_and_needs_the_simulation(
 
 
 async def test_records_are_kept_92_days(scene: Scene) -> None:
+    """The default retention (M2MP_RECORD_RETENTION_DAYS, tested as a user gets it)."""
     world, iccid = scene.world, scene.sims[0]["iccid"]
+    assert world.platform.settings.record_retention_days == 92
     then = world.platform.clock.now()
     around = {"dateFrom": iso(then - timedelta(days=1)), "dateTo": iso(then + timedelta(days=1))}
     await world.inject(
@@ -484,3 +487,21 @@ async def test_records_are_kept_92_days(scene: Scene) -> None:
     for path in ("sessionhistory", "smshistory"):
         answer = await scene.get(f"/sims/{iccid}/{path}", params=around)
         assert answer.json()["content"] == [], path
+
+
+async def test_record_retention_is_a_setting(scene: Scene) -> None:
+    world, iccid = scene.world, scene.sims[0]["iccid"]
+    world.platform.settings = dataclasses.replace(world.platform.settings, record_retention_days=30)
+    then = world.platform.clock.now()
+    around = {"dateFrom": iso(then - timedelta(days=1)), "dateTo": iso(then + timedelta(days=1))}
+    await world.inject("sms", iccid=iccid, direction="MO", text="x", mcc="262", mnc="01")
+    world.platform.clock.advance(29 * 86400)
+    await maintenance.purge(world.platform)
+    await world.renew()
+    scene.headers = await world.headers_for(await world.app(scene.partner, name="later"))
+    assert len((await scene.get(f"/sims/{iccid}/smshistory", params=around)).json()["content"]) == 1
+    world.platform.clock.advance(2 * 86400)
+    await maintenance.purge(world.platform)
+    await world.renew()
+    scene.headers = await world.headers_for(await world.app(scene.partner, name="latest"))
+    assert (await scene.get(f"/sims/{iccid}/smshistory", params=around)).json()["content"] == []

@@ -119,6 +119,9 @@ class Settings:
         1.0, "how often an idle stream looks for events of other processes"
     )
     event_retention_days: int = setting(7, "undelivered events are kept this many days")
+    record_retention_days: int = setting(
+        92, "network records (sessions, SMS, voice) are kept this many days"
+    )
     limits_actions: list[str] = setting(
         ["1000/6 minutes", "10000/hour"], "default budget of SIM actions, SIMs per window"
     )
@@ -259,6 +262,11 @@ def _checks(s: Settings) -> list[str]:
     need(s.sse_confirm_seconds > 0, "sse_confirm_seconds", "use a number of seconds above 0")
     need(s.sse_poll_seconds > 0, "sse_poll_seconds", "use a number of seconds above 0")
     need(s.event_retention_days >= 1, "event_retention_days", "use 1 or more days")
+    need(
+        1 <= s.record_retention_days <= 3650,
+        "record_retention_days",
+        "use 1 to 3650 days",
+    )
     need(
         s.issuer_path.startswith("/") and not s.issuer_path.endswith("/"),
         "issuer_path",

@@ -8,7 +8,6 @@ from datetime import timedelta
 import structlog
 
 from m2mportal.clock import iso
-from m2mportal.domain.usage import HISTORY_MAX_DAYS as RECORD_DAYS
 from m2mportal.platform import Platform
 from m2mportal.store import actions as action_store
 from m2mportal.store import events as event_store
@@ -19,13 +18,16 @@ INTERVAL_SECONDS = 300.0
 
 
 async def purge(platform: Platform) -> tuple[int, int]:
-    """Delete events older than the retention (7 days) and idempotency keys past 24 h."""
+    """Delete events and network records past their retention (7 and 92 days by default)
+    and idempotency keys past 24 h."""
     now = platform.clock.now()
     retention = timedelta(days=platform.settings.event_retention_days)
     events = await event_store.purge_before(platform.db, iso(now - retention))
     keys = await action_store.purge_idempotency_before(platform.db, iso(now - timedelta(days=1)))
-    # Usage records as long as the longest history window reaches back (92 days).
-    await network_store.purge_before(platform.db, iso(now - timedelta(days=RECORD_DAYS)))
+    # Usage records: by default as long as the longest history window reaches back (92
+    # days); this month's counters on the SIM row do not depend on them.
+    records = timedelta(days=platform.settings.record_retention_days)
+    await network_store.purge_before(platform.db, iso(now - records))
     return events, keys
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from m2mportal.actions import finish, state
+from m2mportal.actions import backend_delays, finish, state
 from m2mportal.clock import iso, parse_iso
 from m2mportal.domain.actions import ActionBody, ActionSpec, References, StepContext, request_errors
 from m2mportal.domain.errors import bad_request, conflict
@@ -195,7 +195,7 @@ async def accept(
     now = iso(now_dt)
     params = msgspec.to_builtins(body)
     params.pop("sims", None)
-    delay_ms = platform.settings.action_delay_ms
+    delay_ms = (await backend_delays.current(platform)).action_ms
     if idempotency_key is not None:
         repeat = await _repeat(platform, partner_id, idempotency_key, digest)
         if repeat is not None:

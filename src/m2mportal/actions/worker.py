@@ -12,6 +12,7 @@ import contextlib
 
 import structlog
 
+from m2mportal.actions import backend_delays
 from m2mportal.actions.apply import BATCH, apply_next
 from m2mportal.platform import Platform
 
@@ -34,14 +35,15 @@ async def run_until_idle(platform: Platform, limit: int | None = None) -> int:
 
 async def run(platform: Platform, stop: asyncio.Event | None = None) -> None:
     wake = platform.new_wakeup()
-    per_sim = platform.settings.per_sim_delay_ms / 1000
-    # With a backend delay per SIM, SIMs go one at a time so progress shows SIM by SIM.
-    batch = 1 if per_sim > 0 else BATCH
     # Each action's start and end are logged by the workflow (actions/finish.py).
-    log.info("worker started", batch=batch)
+    log.info("worker started")
     while stop is None or not stop.is_set():
+        per_sim = 0.0
         try:
-            progressed = await apply_next(platform, batch)
+            per_sim = (await backend_delays.current(platform)).per_sim_ms / 1000
+            # With a backend delay per SIM, SIMs go one at a time so progress shows SIM
+            # by SIM.
+            progressed = await apply_next(platform, 1 if per_sim > 0 else BATCH)
         except Exception:
             log.exception("applying a SIM failed; retrying")
             progressed = 0

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
+from m2mportal.actions import backend_delays
 from m2mportal.clock import iso
 from m2mportal.gateway.endpoints import Call
 from m2mportal.models import Model
@@ -75,6 +76,7 @@ async def put_config(call: Call) -> SimulatorConfig:
         }
         changed = generator.changed(config, **given)
         await generator.write_config(db, call.platform.clock, changed)
+    backend_delays.forget(call.platform)
     return _view(changed)
 
 

@@ -259,7 +259,8 @@ ENDPOINTS.append(
 _CONFIG_DOC = (
     " `speed` is simulated seconds per second (60: a simulated minute of device behaviour"
     " in each second of the platform clock), `seed` makes the behaviour of every SIM"
-    " repeatable; `actionDelayMs` and `perSimDelayMs` are stored for the simulated backend."
+    " repeatable; `actionDelayMs` (before an accepted action starts) and `perSimDelayMs`"
+    " (between its SIMs) are the simulated backend's delays, in effect within a second."
     " Kept in the database: every process (`serve`, `m2mportal simulator`) follows it."
 )
 ENDPOINTS += [
