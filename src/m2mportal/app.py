@@ -22,6 +22,7 @@ from m2mportal.network import generator
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
 from m2mportal.operator.routes import SIMULATION_PATHS
 from m2mportal.platform import Platform, base_url
+from m2mportal.portal import routes as portal
 from m2mportal.services import applications
 
 OPERATOR_BASE = "/operator/v1"
@@ -83,6 +84,7 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
             *docs_ui.routes(
                 customer_doc, operator_doc, asyncapi.build(base_url(platform.settings))
             ),
+            *portal.routes(platform),
         ],
         # Outermost: the request id is bound before anything logs, and every answer (a
         # crash's 500 too) carries it and is logged once.

@@ -132,6 +132,19 @@ class Settings:
         ["250/6 minutes", "2500/hour"], "default budget of session and history reads"
     )
     limits_sms: list[str] = setting(["30/hour"], "default budget of send message, per partner")
+    # The customer portal (docs/portal.md).
+    portal_session_minutes: int = setting(
+        480, "a portal login lasts this long (minutes), then the user logs in again"
+    )
+    portal_login_window_minutes: int = setting(
+        15, "failed portal logins are counted over this many minutes"
+    )
+    portal_login_failures_user: int = setting(
+        5, "failed logins of one username within the window after which its logins are refused"
+    )
+    portal_login_failures_address: int = setting(
+        20, "failed logins from one address within the window after which its logins are refused"
+    )
     log_level: str = setting("info", "`debug`, `info`, `warning` or `error`")
     log_format: str = setting(
         "text", "`text` (one readable line per record) or `json` (JSON lines)"
@@ -258,6 +271,10 @@ def _checks(s: Settings) -> list[str]:
     need(s.provisioning_seconds >= 0, "provisioning_seconds", "use 0 or more seconds")
     need(s.action_delay_ms >= 0, "action_delay_ms", "use 0 or more milliseconds")
     need(s.per_sim_delay_ms >= 0, "per_sim_delay_ms", "use 0 or more milliseconds")
+    need(s.portal_session_minutes > 0, "portal_session_minutes", "use 1 or more minutes")
+    need(s.portal_login_window_minutes > 0, "portal_login_window_minutes", "use 1 or more minutes")
+    need(s.portal_login_failures_user > 0, "portal_login_failures_user", "use 1 or more")
+    need(s.portal_login_failures_address > 0, "portal_login_failures_address", "use 1 or more")
     need(s.sse_lifetime_seconds > 0, "sse_lifetime_seconds", "use a number of seconds above 0")
     need(s.sse_confirm_seconds > 0, "sse_confirm_seconds", "use a number of seconds above 0")
     need(s.sse_poll_seconds > 0, "sse_poll_seconds", "use a number of seconds above 0")

@@ -56,6 +56,32 @@ portal_users = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Portal logins (issue 14): in the database, so every API process sees a session and a
+# logout or password change ends it everywhere. The cookie holds a random token; only its
+# SHA-256 is stored, so a leaked table opens no session.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("portal_users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Index("ix_portal_sessions_user_id", "user_id"),
+)
+
+# Failed portal logins, counted per username and per address over a window (throttling).
+portal_login_failures = Table(
+    "portal_login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(200), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Index("ix_portal_login_failures_username_at", "username", "at"),
+    Index("ix_portal_login_failures_address_at", "address", "at"),
+)
+
 # API clients: a partner's applications (REST + event credentials) and operator clients.
 applications = Table(
     "applications",
@@ -187,6 +213,10 @@ sims = Table(
     # Where "unblock" returns to, and what "restore limit status" puts back.
     Column("status_before_block", String(16), nullable=True),
     Column("limit_before_override", String(64), nullable=True),
+    # The month the limit state belongs to (a new month starts at OK) and the APN a limit
+    # rule restricted (null: the SIM itself); services/rules.py.
+    Column("limit_period", String(7), nullable=True),
+    Column("limit_apn", String(100), nullable=True),
     Column("remark1", String(200), nullable=True),
     Column("remark2", String(200), nullable=True),
     Column("remark3", String(200), nullable=True),
@@ -447,4 +477,80 @@ simulator_config = Table(
     Column("per_sim_delay_ms", Integer, nullable=False),
     Column("position", Float, nullable=True),
     Column("updated_at", String(32), nullable=False),
+)
+
+
+# --- the rules engine (services/rules.py) ------------------------------------------------
+
+# Running counters of the rules per subject (an ICCID, or "pool:<offeringId>"), month and
+# rule ("limit:<profileId>", "cost:<profileId>", "pool"): what a level is judged on. An
+# increment locks the row, so processes ingesting at once see each other's totals.
+rule_counters = Table(
+    "rule_counters",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("rule", String(32), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+# Exactly once: a level of a rule fires for a subject once per period, whoever inserts
+# this row first; the notification is written in the same transaction.
+rule_firings = Table(
+    "rule_firings",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("rule", String(32), primary_key=True),
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("period", String(7), primary_key=True),
+    Column("fired_at", String(32), nullable=False),
+)
+
+
+# --- SIM transfers and orders (services/transfers.py, services/orders.py) ----------------
+
+# A transfer is a `simtransfer` action (its SIMs are the action's rows) plus this row: who
+# sends, who receives (a top partner) and, once accepted, the subunit the SIMs go to.
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("transaction_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("signup_id", BigInteger, ForeignKey("actions.signup_id"), nullable=False),
+    Column("sender_partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("receiver_partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("subunit_partner_id", BigInteger, ForeignKey("partners.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    # receiver, sender or operator: who took the decision that ended or started it.
+    Column("decided_by", String(16), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("decided_at", String(32), nullable=True),
+    Column("completed_at", String(32), nullable=True),
+    Index("ix_transfers_signup_id", "signup_id", unique=True),
+    Index("ix_transfers_sender_partner_id", "sender_partner_id"),
+    Index("ix_transfers_receiver_partner_id", "receiver_partner_id"),
+)
+
+# The operator's allowed transfer relations: partner_id (a top partner) may send SIMs to
+# target_partner_id (another top partner). One direction per row.
+transfer_partners = Table(
+    "transfer_partners",
+    metadata,
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), primary_key=True),
+    Column("target_partner_id", BigInteger, ForeignKey("partners.id"), primary_key=True),
+)
+
+# A SIM order is a `simorder` action (status, list, event) plus this row; the SIMs are
+# made in one transaction when it is delivered (delivered_at set in that transaction).
+orders = Table(
+    "orders",
+    metadata,
+    Column("signup_id", BigInteger, ForeignKey("actions.signup_id"), primary_key=True),
+    Column("partner_id", BigInteger, ForeignKey("partners.id"), nullable=False),
+    Column("material_id", BigInteger, ForeignKey("materials.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("override_moq", Boolean, nullable=False),
+    Column("tariff_id", BigInteger, nullable=True),
+    Column("delivered_at", String(32), nullable=True),
+    Index("ix_orders_delivered_at", "delivered_at"),
 )
