@@ -541,7 +541,8 @@ async def _print_demo(platform: Platform) -> None:
     )
     print(f"event stream ({creds.subscription_type}): {creds.subscription_url}")
     console.print(
-        f"portal user {creds.portal_user!r}, password for this run: {creds.portal_password}"
+        f"portal {base}/portal/  user {creds.portal_user!r}, password for this run:"
+        f" {creds.portal_password}"
     )
     console.print("\nTry it (get a token, then list the demo SIMs):\n")
     extract = "python3 -c 'import sys,json;print(json.load(sys.stdin)[\"access_token\"])'"
