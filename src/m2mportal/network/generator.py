@@ -72,7 +72,8 @@ INTERIM_SECONDS = 900  # device time between a session's interim updates (RADIUS
 WINDOW_DEVICE_SECONDS = 3600  # at most one device hour per step
 MAX_LAG_DEVICE_SECONDS = 86400  # further behind: restart at the present
 STEP_DOWN_SHARE = 0.125  # the volume a Speed Step-down lets through
-BATCH = 250  # records per ingestion transaction: short ones keep requests flowing
+BATCH = 50  # records per ingestion transaction: short ones (a few ms) keep requests flowing
+SIM_PAGE = 100  # Active SIMs read and turned into records at a time
 # Real seconds between steps: each step reads every Active SIM, so fewer, longer windows
 # cost less; records show up at most this late.
 STEP_SECONDS = 5.0
@@ -301,11 +302,14 @@ class Generator:
         opened = await store.open_generated_sessions(self.db, SESSION_PREFIX)
         opened_ids = {row["session_id"] for row in opened}
         known: set[str] = set()
-        for n, sim in enumerate(await store.active_sims(self.db)):
-            profile = self._profile(config.seed, sim)
-            out += sim_records(config, sim, profile, d0, d1, opened_ids, known)
-            if n % 200 == 199:
-                await asyncio.sleep(0)  # requests go on between slices of SIMs
+        after = ""
+        # Pages of SIMs, and a yield after each: requests go on in between.
+        while page := await store.active_sims(self.db, after, SIM_PAGE):
+            for sim in page:
+                profile = self._profile(config.seed, sim)
+                out += sim_records(config, sim, profile, d0, d1, opened_ids, known)
+            after = page[-1]["iccid"]
+            await asyncio.sleep(0)
         out.sort(key=lambda item: (item[0], item[1], item[2].record_id))
         # Generated sessions that no longer go on (the SIM left Active or lost data, the
         # seed or speed changed) stop where the window starts.
@@ -313,6 +317,8 @@ class Generator:
         batch = stopped + [record for _, _, record in out]
         result = StepResult(start, end, behind=end < now)
         for first in range(0, len(batch), BATCH):
+            if first:
+                await asyncio.sleep(0)  # the inline SQLite driver never yields by itself
             answer = await records.ingest(self.db, self.clock, batch[first : first + BATCH])
             result.accepted += answer.accepted
             result.duplicates += answer.duplicates

@@ -44,9 +44,10 @@ async def move_position(db: Database, start: float | None, end: float) -> bool:
     return changed > 0
 
 
-async def active_sims(db: Database) -> list[Row]:
-    """Active SIMs with what the generator reads: restriction and fraud status, MSISDN,
-    IMEI and APN names (``apns``: comma-separated, or null), in ICCID order."""
+async def active_sims(db: Database, after: str, limit: int) -> list[Row]:
+    """A page of Active SIMs with ICCIDs above ``after``, in ICCID order, with what the
+    generator reads: restriction and fraud status, MSISDN, IMEI and APN names (``apns``:
+    comma-separated, or null)."""
     aggregate = (
         "string_agg(a.name, ',' ORDER BY a.name)"
         if db.dialect == "postgresql"
@@ -54,10 +55,13 @@ async def active_sims(db: Database) -> list[Row]:
     )
     return await db.fetch_all(
         "SELECT s.iccid, s.restriction_status, s.fraud_status, s.msisdn, s.imei,"
-        f" {aggregate} AS apns FROM sims s LEFT JOIN sim_apns a ON a.iccid = s.iccid"
-        " WHERE s.status = 'Active'"
+        f" {aggregate} AS apns FROM"
+        " (SELECT iccid, restriction_status, fraud_status, msisdn, imei FROM sims"
+        "  WHERE status = 'Active' AND iccid > :after ORDER BY iccid LIMIT :limit) s"
+        " LEFT JOIN sim_apns a ON a.iccid = s.iccid"
         " GROUP BY s.iccid, s.restriction_status, s.fraud_status, s.msisdn, s.imei"
-        " ORDER BY s.iccid"
+        " ORDER BY s.iccid",
+        {"after": after, "limit": limit},
     )
 
 
