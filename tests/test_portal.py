@@ -13,7 +13,8 @@ import pytest
 from m2mportal.app import create_app
 from m2mportal.platform import Platform
 from tests.conftest import test_settings
-from tests.helpers import World
+from tests.helpers import World, mid_month
+from tests.test_network import add_sims
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -317,3 +318,87 @@ async def test_a_bad_login_form_is_400_never_500(
         assert token is not None
         answer = await http.post("/portal/login", data={"csrf": token.group(1), **form})
         assert answer.status_code == 400
+
+
+async def test_sims_counts_search_and_details_stay_in_the_tree(
+    platform: Platform, world: World
+) -> None:
+    await world.move_clock(mid_month(platform.clock.now()))
+    mine, theirs = await world.partner("Mine"), await world.partner("Theirs")
+    own = await world.synthetic_sims(mine, 4)
+    other = (await world.synthetic_sims(theirs, 1, start=50))[0]
+    sim = own[0]
+    await world.inject(
+        "sessions", iccid=sim["iccid"], bytesUp=1000, bytesDown=2000, durationSeconds=600,
+        open=False, apn="internet.m2m", mcc="262", mnc="01",
+    )  # fmt: skip
+    await world.inject("sms", iccid=sim["iccid"], direction="MO", text="t", mcc="262", mnc="01")
+    await _user(world, mine, "contact")
+    async with _portal_client(platform) as http:
+        await _logged_in(http, "contact")
+        overview = await http.get("/portal/sims")
+        assert overview.status_code == 200
+        statuses = [s["status"] for s in own]
+        for state in set(statuses):
+            count = statuses.count(state)
+            assert re.search(rf'<span class="n">{count}</span> {state}</a>', overview.text)
+        assert '<span class="n">4</span> all' in overview.text
+        assert other["iccid"] not in overview.text
+        for kind in ("iccid", "imsi", "msisdn", "imei"):
+            found = await http.get("/portal/sims", params={"q": sim[kind]})
+            assert f"/portal/sims/{sim['iccid']}" in found.text, kind
+        hidden = await http.get("/portal/sims", params={"q": other["iccid"]})
+        assert f"/portal/sims/{other['iccid']}" not in hidden.text
+        assert f"No SIM matches '{other['iccid']}'" in hidden.text
+        bad = await http.get("/portal/sims", params={"q": "abc\x00"})
+        assert bad.status_code == 200 and "is not an ICCID, EID, IMSI, MSISDN or IMEI" in bad.text
+        details = await http.get(f"/portal/sims/{sim['iccid']}")
+        assert details.status_code == 200
+        assert "internet.m2m" in details.text and "3,000 B" in details.text  # the session
+        assert "<td>MO</td>" in details.text  # the SMS
+        assert (await http.get(f"/portal/sims/{other['iccid']}")).status_code == 404
+        assert (await http.get("/portal/sims/not-an-iccid")).status_code == 404
+
+
+async def test_actions_with_per_sim_results_and_live_events(
+    platform: Platform, world: World
+) -> None:
+    from m2mportal.actions import worker
+
+    mine, theirs = await world.partner("Mine"), await world.partner("Theirs")
+    sims = await add_sims(world, mine, range(1, 3))
+    app = await world.app(mine, name="worker")
+    started = await world.api(
+        "POST",
+        f"/partners/{mine}/sims/actions/suspend",
+        await world.headers_for(app),
+        json={"sims": [{"iccid": s["iccid"]} for s in sims] + [{"iccid": "8949000000000000000"}]},
+    )
+    assert started.status_code == 202, started.text
+    signup = started.json()["signupId"]
+    await worker.run_until_idle(platform)
+    await _user(world, mine, "contact")
+    await _user(world, theirs, "stranger")
+    async with _portal_client(platform) as http:
+        csrf = await _logged_in(http, "contact")
+        listed = await http.get("/portal/actions")
+        assert f'href="/portal/actions/{signup}"' in listed.text
+        page = await http.get(f"/portal/actions/{signup}")
+        assert page.status_code == 200
+        assert page.text.count("<td>Done</td>") == 2 and page.text.count("<td>Failed</td>") == 1
+        events = await http.get("/portal/api/events", headers={"X-CSRF-Token": csrf})
+        assert events.status_code == 200
+        found = events.json()
+        assert [e["event"]["type"] for e in found] == ["simaction.v1"]
+        assert found[0]["event"]["data"]["signupID"] == str(signup)
+        after = found[0]["seq"]
+        later = await http.get(f"/portal/api/events?after={after}", headers={"X-CSRF-Token": csrf})
+        assert later.json() == []
+        assert (await http.get("/portal/api/events")).status_code == 403  # no CSRF header
+        assert (await http.get("/portal/events")).status_code == 200
+    async with _portal_client(platform) as http:
+        csrf = await _logged_in(http, "stranger")
+        assert (await http.get(f"/portal/actions/{signup}")).status_code == 404
+        assert f"/portal/actions/{signup}" not in (await http.get("/portal/actions")).text
+        events = await http.get("/portal/api/events", headers={"X-CSRF-Token": csrf})
+        assert events.json() == []

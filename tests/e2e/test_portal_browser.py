@@ -40,6 +40,7 @@ from tests.e2e.in_process import serving
 from tests.e2e.test_api_reference_browser import ARGS, CHROMIUM, SCREENSHOTS
 from tests.e2e.test_streams_live import free_port
 from tests.helpers import World
+from tests.test_network import add_sims
 
 BOUND_S = 45.0
 STEP_MS = 10_000
@@ -111,7 +112,14 @@ async def _world(platform: Platform, server: str) -> dict[str, Any]:
         top = await world.partner("Telekom Main Test Company")
         north = await world.partner("Telekom Main Test Company - North", parent=top)
         await world.partner("Telekom Main Test Company - South", parent=top)
-        await world.synthetic_sims(top, 3)
+        sims = await add_sims(world, top, range(1, 4))
+        await world.inject(
+            "sessions", iccid=sims[0]["iccid"], bytesUp=1000, bytesDown=2000,
+            durationSeconds=600, open=False, apn="internet.m2m", mcc="262", mnc="01",
+        )  # fmt: skip
+        await world.inject(
+            "sms", iccid=sims[0]["iccid"], direction="MO", text="t", mcc="262", mnc="01"
+        )
         events = await world.app(top, name="fleet-events")
         plain = await world.app(top, name="plain-rest", eventTypes=[])
         answer = await world.op(
@@ -120,7 +128,7 @@ async def _world(platform: Platform, server: str) -> dict[str, Any]:
             json={"username": "contact", "password": PASSWORD},
         )
         assert answer.status_code == 201, answer.text
-    return {"top": top, "north": north, "events": events, "plain": plain}
+    return {"top": top, "north": north, "events": events, "plain": plain, "sims": sims}
 
 
 async def test_the_portal_manages_applications_in_a_browser(
@@ -292,6 +300,39 @@ async def test_the_portal_manages_applications_in_a_browser(
             assert (await _token(http, client_id, rotated)).status_code == 401
             await page.reload()
             await expect(page.locator(f'tbody[data-client-id="{client_id}"]')).to_have_count(0)
+
+            # Beyond the seed: live events, SIMs, a SIM's details, actions.
+            await page.get_by_role("link", name="Events", exact=True).click()
+            await expect(page.locator("#events-state")).to_contain_text("Live")
+            answer = await _token(http, events["clientId"], events["clientSecret"])
+            bearer = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            sims = seed["sims"]
+            started = await http.post(
+                f"{API_BASE}/partners/{seed['top']}/sims/actions/suspend",
+                headers=bearer,
+                json={"sims": [{"iccid": sims[1]["iccid"]}, {"iccid": sims[2]["iccid"]}]},
+            )
+            assert started.status_code == 202, started.text
+            signup = started.json()["signupId"]
+            live = page.locator("#event-rows tr", has_text=str(signup))
+            await expect(live).to_contain_text("simaction.v1")
+            await shots.take("events")
+
+            await page.get_by_role("link", name="SIMs", exact=True).click()
+            await expect(page.locator("ul.counts")).to_contain_text("3 all")
+            await shots.take("sims")
+            await page.get_by_label(re.compile("Search by ICCID")).fill(sims[0]["msisdn"])
+            await page.get_by_role("button", name="Search").click()
+            await page.get_by_role("link", name=sims[0]["iccid"]).click()
+            await expect(page.locator("table.history")).to_contain_text("internet.m2m")
+            await expect(page.locator("table.sms")).to_contain_text("MO")
+            await shots.take("sim")
+
+            await page.get_by_role("link", name="Actions", exact=True).click()
+            await page.get_by_role("link", name=str(signup)).click()
+            await expect(page.locator("table.results tbody tr")).to_have_count(2)
+            await expect(page.locator("table.results")).to_contain_text("Done")
+            await shots.take("action")
 
             # Password change, then logout.
             await page.get_by_role("link", name="Change password").click()

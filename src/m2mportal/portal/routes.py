@@ -32,6 +32,7 @@ from m2mportal.platform import Platform
 from m2mportal.portal import security
 from m2mportal.services import applications, partners
 from m2mportal.services import portal as logins
+from m2mportal.services.partners import SIM_STATUSES
 from m2mportal.services.portal import PortalUser
 
 HERE = Path(__file__).parent
@@ -274,6 +275,66 @@ async def _application(request: Request, user: PortalUser, form: dict[str, str])
     return _render(request, "application.html", {"user": user, "app": app})
 
 
+# Beyond the seed: SIMs, actions, events --------------------------------------------------
+
+
+def _number(text: str | None, top: int = 100_000) -> int:
+    """A page, id or sequence number from the URL; anything but digits counts as 0."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return 0
+    return min(int(text), top)
+
+
+async def _sims(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    query = request.query_params
+    text = query.get("q", "")[:100].replace("\x00", "")
+    status = query.get("status") or None
+    if status not in SIM_STATUSES:
+        status = None
+    page_number = _number(query.get("page"))
+    found = await logins.sims_overview(_platform(request), user, text, status, page_number)
+    pages = -(-found.total // logins.PAGE_SIZE)
+    context = {
+        "user": user,
+        "found": found,
+        "q": text,
+        "status": status or "",
+        "statuses": SIM_STATUSES,
+        "page": page_number,
+        "pages": pages,
+    }
+    return _render(request, "sims.html", context)
+
+
+async def _sim(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    iccid = request.path_params["iccid"]
+    try:
+        view = await logins.sim(_platform(request), user, iccid)
+    except ApiError:
+        return _not_found(request, user, f"There is no SIM {iccid} here.")
+    return _render(request, "sim.html", {"user": user, "view": view})
+
+
+async def _actions(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    number = _number(request.query_params.get("page"))
+    found = await logins.actions(_platform(request), user, number)
+    return _render(request, "actions.html", {"user": user, "found": found})
+
+
+async def _action(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    signup_id = _number(request.path_params["signupId"], 10**18)
+    try:
+        found = await logins.action(_platform(request), user, signup_id)
+    except ApiError:
+        what = request.path_params["signupId"]
+        return _not_found(request, user, f"There is no action {what} here.")
+    return _render(request, "action.html", {"user": user, "action": found})
+
+
+async def _events_page(request: Request, user: PortalUser, form: dict[str, str]) -> Response:
+    return _render(request, "events.html", {"user": user})
+
+
 # Calls of the page script ----------------------------------------------------------------
 
 
@@ -304,6 +365,11 @@ async def _rotate(request: Request, user: PortalUser) -> Any:
     return {"clientId": rotated.client_id, "eventClientSecret": rotated.event_client_secret}
 
 
+async def _events(request: Request, user: PortalUser) -> Any:
+    after = _number(request.query_params.get("after"), 10**18)
+    return await logins.events(_platform(request), user, after)
+
+
 async def _event_secrets(request: Request, user: PortalUser) -> Any:
     return await applications.event_secrets(_platform(request), user.partner_id)
 
@@ -321,6 +387,12 @@ def routes(platform: Platform) -> list[BaseRoute]:
         ("/password", page(_password), ["GET", "POST"]),
         ("/rest-api", page(_rest_api), ["GET"]),
         ("/applications/{clientId}", page(_application), ["GET"]),
+        ("/sims", page(_sims), ["GET"]),
+        ("/sims/{iccid}", page(_sim), ["GET"]),
+        ("/actions", page(_actions), ["GET"]),
+        ("/actions/{signupId}", page(_action), ["GET"]),
+        ("/events", page(_events_page), ["GET"]),
+        ("/api/events", call(_events), ["GET"]),
         ("/api/applications", call(_register, 201), ["POST"]),
         ("/api/applications/{clientId}", call(_status), ["GET"]),
         ("/api/applications/{clientId}", call(_delete), ["DELETE"]),

@@ -14,15 +14,29 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from m2mportal.actions import views as action_views
 from m2mportal.clock import iso
 from m2mportal.domain.errors import ApiError, bad_request, not_found
+from m2mportal.domain.identifiers import CHECKS, check_iccid, lookup_value
 from m2mportal.domain.portal import login_throttled, password_problems
-from m2mportal.models import Application
+from m2mportal.domain.usage import HISTORY_DEFAULT_DAYS, HISTORY_MAX_DAYS
+from m2mportal.events import cloudevents
+from m2mportal.models import (
+    ActionPage,
+    ActionStatus,
+    Application,
+    SimDetails,
+    SimListEntry,
+)
+from m2mportal.network.models import SessionHistory, SimSession, SmsHistory
 from m2mportal.platform import Platform
-from m2mportal.services import applications
+from m2mportal.services import applications, network, partners, sims
+from m2mportal.store import events as event_store
 from m2mportal.store import partners as partner_store
 from m2mportal.store import portal as portal_store
+from m2mportal.store.sims import SimFilter
 from m2mportal.vault import check_password, hash_password
 
 # Checked when the username is unknown, so a wrong username costs as long as a wrong
@@ -126,7 +140,7 @@ async def change_password(
     return await _new_session(platform, user.user_id)
 
 
-async def scope(platform: Platform, user: PortalUser) -> frozenset[int]:
+async def scope_of(platform: Platform, user: PortalUser) -> frozenset[int]:
     """The partners the user may see: its partner and everything below it."""
     return await platform.tree.descendants(user.partner_id)
 
@@ -138,6 +152,99 @@ async def application(platform: Platform, user: PortalUser, client_id: str) -> A
         found = await applications.get(platform, client_id)
     except ApiError:
         found = None
-    if found is None or found.partner_id not in await scope(platform, user):
+    if found is None or found.partner_id not in await scope_of(platform, user):
         raise not_found(f"application {client_id} does not exist")
     return found
+
+
+# Beyond the seed: the user's SIMs, actions and events, read through the API's services.
+
+SEARCH_KINDS = ("iccid", "euiccid", "imsi", "msisdn", "imei")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class SimSearch:
+    counts: dict[str, int]
+    sims: list[SimListEntry]
+    total: int
+    problem: str = ""
+
+
+async def sims_overview(
+    platform: Platform, user: PortalUser, text: str, status: str | None, page: int
+) -> SimSearch:
+    """SIM counts by state and a page of SIMs; ``text`` is any identifier (ICCID, EID,
+    IMSI, MSISDN, IMEI): every kind it can be is looked up, as the same digits may be an
+    IMSI or an IMEI."""
+    db, clock = platform.db, platform.clock
+    scope = sorted(await scope_of(platform, user))
+    partner = await partners.view(db, platform.tree, user.partner_id)
+    url = platform.api_base + f"/partners/{user.partner_id}/sims"
+    text = text.strip()
+    if not text:
+        flt = SimFilter(partner_ids=scope, status=status)
+        found = await sims.list_page(db, clock, url, flt, PAGE_SIZE, page, None)
+        return SimSearch(partner.sim_counts, found.content, found.page.total_elements or 0)
+    kinds = [kind for kind in SEARCH_KINDS if CHECKS[kind](text) is None]
+    if not kinds:
+        return SimSearch(
+            partner.sim_counts,
+            [],
+            0,
+            f"'{text}' is not an ICCID, EID, IMSI, MSISDN or IMEI (digits only).",
+        )
+    hits: dict[str, SimListEntry] = {}
+    for kind in kinds:
+        value = lookup_value(kind, text)
+        flt = SimFilter(partner_ids=scope, status=status)
+        if kind == "imei":
+            flt.imei_key = value
+        else:
+            setattr(flt, kind, value)
+        for entry in (await sims.list_page(db, clock, url, flt, PAGE_SIZE, 0, None)).content:
+            hits.setdefault(entry.iccid, entry)
+    return SimSearch(partner.sim_counts, list(hits.values()), len(hits))
+
+
+@dataclass(frozen=True)
+class SimView:
+    details: SimDetails
+    session: SimSession
+    sessions: SessionHistory
+    sms: SmsHistory
+
+
+async def sim(platform: Platform, user: PortalUser, iccid: str) -> SimView:
+    """One SIM of the user's tree with its open session and recent history (404 outside)."""
+    if check_iccid(iccid):
+        raise not_found(f"iccid {iccid}: no SIM with this identifier")
+    db, clock = platform.db, platform.clock
+    scope = await scope_of(platform, user)
+    found = await sims.details(db, clock, platform.api_base, "iccid", iccid, scope)
+    row = await network.find(db, "iccid", iccid, sorted(scope))
+    start, end = network.check_window(clock, None, None, HISTORY_DEFAULT_DAYS)
+    sms_start, sms_end = network.check_window(clock, None, None, HISTORY_MAX_DAYS)
+    return SimView(
+        details=found,
+        session=await network.session(db, row, parallel=True),
+        sessions=await network.session_history(db, row, start, end, 0, PAGE_SIZE),
+        sms=await network.sms_history(db, clock, row, sms_start, sms_end, 0, PAGE_SIZE),
+    )
+
+
+async def actions(platform: Platform, user: PortalUser, page: int) -> ActionPage:
+    scope = await scope_of(platform, user)
+    return await action_views.page(platform, scope, None, None, None, None, PAGE_SIZE, page)
+
+
+async def action(platform: Platform, user: PortalUser, signup_id: int) -> ActionStatus:
+    return await action_views.status(platform, signup_id, await scope_of(platform, user))
+
+
+async def events(platform: Platform, user: PortalUser, after: int) -> list[dict[str, Any]]:
+    """The newest CloudEvents of the user's tree (after ``after``, a sequence number),
+    newest first, each with its ``seq`` so the page can ask for what came next."""
+    scope = sorted(await scope_of(platform, user))
+    rows = await event_store.recent_of(platform.db, scope, after, PAGE_SIZE)
+    return [{"seq": int(row["seq"]), "event": cloudevents.envelope(row)} for row in rows]

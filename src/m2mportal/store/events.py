@@ -33,6 +33,17 @@ async def of_partner(db: Database, partner_id: int) -> list[Row]:
     )
 
 
+async def recent_of(db: Database, partner_ids: Sequence[int], after: int, limit: int) -> list[Row]:
+    """The newest events of these partners after sequence number ``after``, newest first
+    (the portal's live view)."""
+    return await db.fetch_all(
+        f"SELECT {_EVENT} FROM events e WHERE "
+        + db.in_list("e.partner_id", "ids")
+        + " AND e.seq > :after ORDER BY e.seq DESC LIMIT :limit",
+        {"ids": db.list_param(partner_ids), "after": after, "limit": limit},
+    )
+
+
 async def partner_path(db: Database, partner_id: int) -> str | None:
     path: str | None = await db.fetch_val(
         "SELECT path FROM partners WHERE id = :id", {"id": partner_id}

@@ -468,10 +468,59 @@
     });
   }
 
+  // ---- Events: the partner tree's events, newest first, new ones added as they come ----
+
+  function liveEvents(section) {
+    const rows = document.getElementById("event-rows");
+    const state = document.getElementById("events-state");
+    const empty = document.getElementById("no-events");
+    let last = 0;
+
+    function summary(data) {
+      if (data && data.message) return data.message;
+      return JSON.stringify(data).slice(0, 160);
+    }
+
+    async function poll() {
+      try {
+        const found = await call("GET", "events?after=" + last);
+        // Answered newest first: insert oldest first so the newest ends on top.
+        found.reverse().forEach(function (item) {
+          const event = item.event;
+          const data = event.data || {};
+          const row = document.createElement("tr");
+          if (last) row.className = "fresh";
+          [
+            [event.time, ""],
+            [event.type, ""],
+            [data.partnerID || data.partnerId || "", ""],
+            [summary(data), ""],
+            [event.id, "mono"],
+          ].forEach(function (value) {
+            const td = document.createElement("td");
+            td.textContent = String(value[0]);
+            if (value[1]) td.className = value[1];
+            row.append(td);
+          });
+          rows.prepend(row);
+          last = Math.max(last, item.seq);
+        });
+        empty.hidden = rows.children.length > 0;
+        state.textContent = "Live: updated " + new Date().toLocaleTimeString();
+      } catch (e) {
+        state.textContent = "Not updated: " + e.message;
+      }
+      setTimeout(poll, 2000);
+    }
+    poll();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const table = document.getElementById("applications");
     if (table) overview(table);
     const section = document.getElementById("application");
     if (section) applicationPage(section);
+    const events = document.getElementById("events");
+    if (events) liveEvents(events);
   });
 })();
