@@ -572,7 +572,7 @@ async def test_profile_with_rules(world: World) -> None:
         json={
             "kind": "limit",
             "name": "1 GB per month",
-            "rules": {"volumeBytes": {"level1": 800_000_000, "level2": 1_000_000_000}},
+            "rules": {"type": "volume", "levels": [800_000_000, 1_000_000_000]},
         },
     )
     assert answer.status_code == 201, answer.text

@@ -28,6 +28,7 @@ from m2mportal.domain.actions import BY_PATH, ActionSpec, StepContext
 from m2mportal.domain.sim_state import Change
 from m2mportal.platform import Platform
 from m2mportal.store import actions as action_store
+from m2mportal.store import rules as rule_store
 from m2mportal.store import sims as sim_store
 from m2mportal.store.database import Database, Row
 
@@ -68,6 +69,7 @@ async def _write(db: Database, changes: list[tuple[str, Change]], now: str) -> N
             await sim_store.update_apn(db, iccid, apn, "restriction_status", restriction)
         for apn, ip in change.apn_static_ips.items():
             await sim_store.update_apn(db, iccid, apn, "static_ip", ip)
+    await rule_store.forget_limits(db, [iccid for iccid, change in changes if change.forget_limits])
 
 
 async def _apply(platform: Platform, claimed: list[Row], now: str) -> None:

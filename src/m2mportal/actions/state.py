@@ -31,6 +31,7 @@ def _state(row: Row, options: set[int], apns: dict[str, str]) -> SimState:
         eid_profile_status=row["eid_profile_status"],
         options=options,
         apns=apns,
+        limit_apn=row["limit_apn"],
     )
 
 

@@ -132,7 +132,7 @@ async def _send(call: Call, selected: tuple[str, str]) -> MessageAccepted:
     network.require_active(sim)
     await call.charge(1)
     return await network.send_message(
-        call.platform.db, call.platform.clock, sim, call.body.validity_minutes
+        call.platform.db, call.platform.clock, sim, call.body.validity_minutes, call.platform.bus
     )
 
 
@@ -161,7 +161,7 @@ async def check_hlr_by_identifier(call: Call) -> HlrCheck:
 async def _hlr_reset(call: Call, selected: tuple[str, str]) -> HlrReset:
     sim = await _find(call, *selected)
     await call.charge(1)
-    return await network.hlr_reset(call.platform.db, call.platform.clock, sim)
+    return await network.hlr_reset(call.platform.db, call.platform.clock, sim, call.platform.bus)
 
 
 async def reset_hlr(call: Call) -> HlrReset:

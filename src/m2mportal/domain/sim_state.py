@@ -46,6 +46,7 @@ class SimState:
     eid_profile_status: str | None
     options: set[int] = field(default_factory=set)
     apns: dict[str, str] = field(default_factory=dict)  # name -> restriction status
+    limit_apn: str | None = None  # the APN a limit rule restricted (None: the SIM)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Change:
     drop_options: list[int] = field(default_factory=list)
     apn_restrictions: dict[str, str] = field(default_factory=dict)
     apn_static_ips: dict[str, str | None] = field(default_factory=dict)
+    forget_limits: bool = False  # the limit rules' counters and fired levels start over
 
 
 def require_status(sim: SimState, *allowed: str, doing: str) -> None:
@@ -216,44 +218,65 @@ def reset_fraud_status(sim: SimState) -> Change:
     return Change({"fraud_status": FRAUD_OK, "restriction_status": NO_RESTRICTION})
 
 
+LIMIT_ALARM = "Alarm"
+
+
+def _limit_barring(sim: SimState, restriction: str) -> Change:
+    """Sets the restriction a limit rule put on the SIM, or on its APN."""
+    if sim.limit_apn is not None:
+        return Change(apn_restrictions={sim.limit_apn: restriction})
+    return Change({"restriction_status": restriction})
+
+
+def _limit_restriction(sim: SimState) -> str:
+    if sim.limit_apn is not None:
+        return sim.apns.get(sim.limit_apn, NO_RESTRICTION)
+    return sim.restriction_status
+
+
 def override_limit_status(sim: SimState) -> Change:
+    """Lifts the limit barring until the period ends (services/rules.py starts the next
+    period at OK); a Warning has no barring, so only the status changes."""
     not_terminated(sim, "override limit status")
     if sim.limit_status in (LIMIT_OK, LIMIT_OVERRIDDEN):
         raise Refused(f"cannot override limit status: limit status is {sim.limit_status}")
-    return Change(
-        {
-            "limit_status": LIMIT_OVERRIDDEN,
-            "limit_before_override": f"{sim.limit_status}|{sim.restriction_status}",
-            "restriction_status": NO_RESTRICTION,
-        }
+    barred = sim.limit_status == LIMIT_ALARM
+    change = _limit_barring(sim, NO_RESTRICTION) if barred else Change()
+    before = _limit_restriction(sim) if barred else ""
+    change.columns.update(
+        {"limit_status": LIMIT_OVERRIDDEN, "limit_before_override": f"{sim.limit_status}|{before}"}
     )
+    return change
 
 
 def restore_limit_status(sim: SimState) -> Change:
+    """Undoes an override: the status and the barring it lifted come back."""
     not_terminated(sim, "restore limit status")
     if sim.limit_status != LIMIT_OVERRIDDEN or not sim.limit_before_override:
         raise Refused("cannot restore limit status: limit status is not Overridden")
     status, _, restriction = sim.limit_before_override.partition("|")
-    return Change(
-        {
-            "limit_status": status,
-            "restriction_status": restriction or NO_RESTRICTION,
-            "limit_before_override": None,
-        }
-    )
+    change = _limit_barring(sim, restriction) if restriction else Change()
+    change.columns.update({"limit_status": status, "limit_before_override": None})
+    return change
 
 
 def reset_limit_status(sim: SimState) -> Change:
+    """Counters, fired levels and status start over; a limit barring is lifted."""
     not_terminated(sim, "reset limit status")
     if sim.limit_status == LIMIT_OK:
         raise Refused("cannot reset limit status: limit status is already OK")
-    return Change(
+    barred = sim.limit_status == LIMIT_ALARM
+    change = _limit_barring(sim, NO_RESTRICTION) if barred else Change()
+    change.columns.update(
         {
             "limit_status": LIMIT_OK,
             "limit_before_override": None,
-            "restriction_status": NO_RESTRICTION,
+            "limit_period": None,
+            "limit_apn": None,
         }
     )
+    change.forget_limits = True
+    return change
 
 
 def enter_productive_state(sim: SimState) -> Change:

@@ -29,13 +29,14 @@ def _sees(row: Any, chain: list[int]) -> bool:
 
 async def publish(
     db: Database,
-    bus: EventBus,
+    bus: EventBus | None,
     kind: tuple[str, str],
     partner_id: int,
     time: str,
     data: dict[str, Any],
 ) -> str:
-    """Write one event and its deliveries; streams wake when the transaction commits."""
+    """Write one event and its deliveries; streams wake when the transaction commits
+    (without a bus, as in a batch ingested by a script, they find it on their next read)."""
     async with db.transaction():
         identifier = event_id(await next_id(db, "event"))
         body = msgspec.json.encode(data).decode()
@@ -56,5 +57,6 @@ async def publish(
                 "time": time,
                 "data": body,
             }
-            await bus.announce(targets, event)
+            if bus is not None:
+                await bus.announce(targets, event)
     return identifier

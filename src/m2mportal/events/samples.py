@@ -44,6 +44,7 @@ def sample(event_type: str, partner_id: int, api_base: str, now: str) -> dict[st
             "partnerID": partner,
             "costLimitNotification": {
                 "iccid": "8925475978255758883",
+                "euiccid": "22233356789100043",
                 "imsi": "254759782866388",
                 "msisdn": "4367619128340",
                 "offeringName": "Test SLS",

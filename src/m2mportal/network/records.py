@@ -18,7 +18,9 @@ from typing import Any
 
 from m2mportal.clock import Clock, iso
 from m2mportal.domain.identifiers import check_iccid, check_imei, imei_key
+from m2mportal.domain.rules import Usage
 from m2mportal.domain.usage import parse_moment
+from m2mportal.events.bus import EventBus
 from m2mportal.network.models import (
     AnyRecord,
     IngestResult,
@@ -28,6 +30,7 @@ from m2mportal.network.models import (
     SmsRecord,
     VoiceRecord,
 )
+from m2mportal.services import rules
 from m2mportal.store import network as store
 from m2mportal.store.database import Database
 
@@ -79,6 +82,7 @@ class _Batch:
     sms_new: list[dict[str, Any]] = field(default_factory=list)
     sms_status: list[dict[str, Any]] = field(default_factory=list)
     voice: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[Usage] = field(default_factory=list)  # what the rules engine judges
 
     def of(self, iccid: str, moment: str) -> _Usage:
         return self.usage.setdefault((iccid, moment[:7]), _Usage())
@@ -108,9 +112,13 @@ def _moment(text: str) -> str:
     return iso(moment)
 
 
-async def ingest(db: Database, clock: Clock, records: Sequence[AnyRecord]) -> IngestResult:
+async def ingest(
+    db: Database, clock: Clock, records: Sequence[AnyRecord], bus: EventBus | None = None
+) -> IngestResult:
     """Applies the records not seen before; answers how many were taken, how many were
-    repeats, and why any were refused (``records[i] (<recordId>): ...``)."""
+    repeats, and why any were refused (``records[i] (<recordId>): ...``). The rules
+    (services/rules.py) judge the new records in the same transaction; ``bus`` wakes the
+    streams their notifications go to."""
     rejected: list[str] = []
     candidates: list[tuple[int, AnyRecord]] = []
     for index, record in enumerate(records):
@@ -155,6 +163,7 @@ async def ingest(db: Database, clock: Clock, records: Sequence[AnyRecord]) -> In
             taken += 1
             _apply(batch, record, sims, state, known_sms)
         await _write(db, batch)
+        await rules.evaluate(db, bus, clock.iso(), sims, batch.rules)
     return IngestResult(
         accepted=taken, duplicates=len(records) - taken - len(rejected), rejected=rejected
     )
@@ -192,13 +201,19 @@ def _apply(
         usage.last = max(usage.last or at, at)
         usage.imei = record.imei or usage.imei
         batch.attached.append((iccid, at))
+        batch.rules.append(
+            Usage(iccid, at, "session", 1, record.apn, record.mcc, None, record.imei)
+        )
     elif isinstance(record, SessionUpdate | SessionStop):
         session = state[record.session_id]
         if session["ended_at"] is not None:
             return  # after its stop a session takes nothing more
         up = max(record.bytes_up, session["bytes_up"])
         down = max(record.bytes_down, session["bytes_down"])
-        batch.of(iccid, at).data += up - session["bytes_up"] + down - session["bytes_down"]
+        added = up - session["bytes_up"] + down - session["bytes_down"]
+        batch.of(iccid, at).data += added
+        if added:
+            batch.rules.append(Usage(iccid, at, "data", added, session["apn"], session["mcc"]))
         stop = isinstance(record, SessionStop)
         session.update(bytes_up=up, bytes_down=down, ended_at=at if stop else None)
         batch.session_changes[record.session_id] = {
@@ -237,6 +252,7 @@ def _apply(
             usage.mo += 1
         else:
             usage.mt += 1
+        batch.rules.append(Usage(iccid, at, "sms", 1, None, record.mcc, record.cost))
     elif isinstance(record, VoiceRecord):
         batch.voice.append(
             {
@@ -251,6 +267,9 @@ def _apply(
             }
         )
         batch.of(iccid, at).voice += record.duration_seconds
+        batch.rules.append(
+            Usage(iccid, at, "voice", record.duration_seconds, None, record.mcc, record.cost)
+        )
 
 
 async def _write(db: Database, batch: _Batch) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from m2mportal.api import pools
+from m2mportal.api import pools, transfers
 from m2mportal.domain.pools import NewPool, Pool
 from m2mportal.gateway.endpoints import Endpoint
 from m2mportal.gateway.limits import CLASSES, MAX_WINDOWS
@@ -36,7 +36,7 @@ from m2mportal.models import (
 from m2mportal.network import examples as nex
 from m2mportal.network.models import Injected, InjectSession, InjectSms, InjectVoice
 from m2mportal.operator import examples as ex
-from m2mportal.operator import generator_config, simulator
+from m2mportal.operator import generator_config, rules, simulator
 from m2mportal.operator import handlers as h
 
 
@@ -279,3 +279,58 @@ ENDPOINTS += [
         response_example=generator_config.EXAMPLE),
 ]  # fmt: skip
 SIMULATION_PATHS = SIMULATION_PATHS | {"/simulator/config"}
+
+
+# The rules engine's state of a SIM, set directly (operator/rules.py; CONTRACT 11.1).
+ENDPOINTS.append(
+    _op("PATCH", "/sims/{iccid}", rules.set_sim_state,
+        "Set a SIM's limit, fraud or restriction state directly",
+        body=rules.SimStateChange, response=rules.SimRuleState,
+        description="Sets any of `limitStatus` (`OK`, `Warning`, `Alarm`, `Overridden`),"
+        " `fraudStatus` (`OK`, `Device Fraud`, `Location Fraud`) and `restrictionStatus`"
+        " (`No Restriction`, `Speed Step-down`, `Data Restricted`) of the SIM as given, to"
+        " test an integration against a state without producing the traffic: no rule runs"
+        " and no notification is sent; the SIM's actions (`resetfraudstatus`,"
+        " `overridelimitstatus`, ...) then act on it. A limit status other than `OK` belongs"
+        " to the current month. An empty body is 400; the SIM is found by ICCID among every"
+        " partner's SIMs (404 when there is none). Answers the SIM's state.",
+        request_example=rules.STATE_CHANGE, response_example=rules.STATE)
+)  # fmt: skip
+
+
+# SIM transfers and subunits (api/transfers.py; CONTRACT 7.7, 11).
+ENDPOINTS += [
+    _op("PATCH", "/sims/actions/simtransfer/{transactionId}", transfers.operator_cancel,
+        "Cancel a SIM transfer", body=transfers.rules.OperatorCancel,
+        response=transfers.rules.TransferDetails, errors=(400, 401, 403, 404, 409),
+        description="Cancels a `Pending` SIM transfer of any partners: nothing moves, and"
+        " both the sender and the receiver get the seed's cancellation event. A transfer"
+        " that is no longer Pending answers 409.",
+        request_example={"status": "Cancelled"},
+        response_example={**transfers.TRANSFER_DETAILS, "status": "Cancelled",
+                          "decidedBy": "operator", "decidedAt": "2025-08-02T10:02:00.000Z",
+                          "links": transfers.TRANSFER_DETAILS["links"][:2]}),
+    _op("GET", "/partners/{partnerId}/transfer-partners", transfers.get_transfer_partners,
+        "List the partners a partner may transfer SIMs to",
+        response=transfers.rules.TransferTargets,
+        description="The top partners this top partner may send SIM transfers to (see"
+        " `PUT`).", response_example=transfers.TARGETS),
+    _op("PUT", "/partners/{partnerId}/transfer-partners", transfers.set_transfer_partners,
+        "Set the partners a partner may transfer SIMs to", body=transfers.rules.TransferTargets,
+        response=transfers.rules.TransferTargets,
+        description="Replaces the list of top partners this top partner may send SIM"
+        " transfers to (one direction; allow the other with its own call). Without an entry"
+        " here a `simtransfer` to that partner answers 400 naming `targetPartnerId`. Subunits"
+        " and unknown partners answer 400 naming the entry.",
+        request_example=transfers.TARGETS, response_example=transfers.TARGETS,
+        body_schema={"properties": {"partnerIds": {"uniqueItems": True}}}),
+    _op("POST", "/partners/{partnerId}/subunits", transfers.create_subunit,
+        "Create a subunit of a partner", body=transfers.NewSubunit, response=Partner,
+        status=201,
+        description="The same as `POST /partners` with this partner as `parentPartnerId`.",
+        request_example=transfers.NEW_SUBUNIT, response_example=transfers.SUBUNIT_VIEW),
+    _op("GET", "/partners/{partnerId}/subunits", transfers.list_subunits,
+        "List every subunit below a partner", response=list[transfers.SubunitEntry],
+        description="Every partner below this one, at any depth, by id, with its parent.",
+        response_example=transfers.SUBUNITS),
+]  # fmt: skip

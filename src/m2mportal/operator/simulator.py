@@ -51,7 +51,7 @@ async def _sim(call: Call, iccid: str, imei: str | None = None) -> dict[str, str
 
 
 async def _ingest(call: Call, batch: list[AnyRecord]) -> list[str]:
-    result = await records.ingest(call.platform.db, call.platform.clock, batch)
+    result = await records.ingest(call.platform.db, call.platform.clock, batch, call.platform.bus)
     if result.rejected:  # the checks above make this a fault, not the caller's
         raise ApiError(500, "Internal error", result.rejected)
     return [record.record_id for record in batch]

@@ -6,6 +6,8 @@ import json
 
 import msgspec
 
+from m2mportal.domain import rules
+from m2mportal.domain.errors import bad_request
 from m2mportal.models import CatalogItem, NewMaterial, NewOption, NewProfile, NewTariff
 from m2mportal.store import catalog as catalog_store
 from m2mportal.store.database import Database
@@ -32,7 +34,11 @@ async def create(db: Database, spec: NewCatalogItem) -> CatalogItem:
     table = _TABLE_OF[type(spec)]
     values = msgspec.structs.asdict(spec)
     if isinstance(spec, NewProfile):
-        values["rules"] = json.dumps({k: msgspec.json.decode(v) for k, v in spec.rules.items()})
+        given = {k: msgspec.json.decode(v) for k, v in spec.rules.items()}
+        # The rules engine's shape per kind (domain/rules.py); empty rules never fire.
+        if isinstance(problems := rules.parse_rules(spec.kind, given), list):
+            raise bad_request(*problems)
+        values["rules"] = json.dumps(given)
     async with db.transaction():
         item_id = await next_id(db, _SEQUENCE[table])
         await catalog_store.insert(db, table, {"id": item_id, **values})

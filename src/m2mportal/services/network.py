@@ -12,6 +12,7 @@ from m2mportal.domain.errors import ApiError, bad_request, conflict, not_found
 from m2mportal.domain.identifiers import CHECKS, lookup_value
 from m2mportal.domain.sms import text_problem
 from m2mportal.domain.usage import rounded, window
+from m2mportal.events.bus import EventBus
 from m2mportal.models import PageInfo
 from m2mportal.network import records
 from m2mportal.network.models import (
@@ -189,14 +190,18 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
-async def _ingest(db: Database, clock: Clock, batch: list[AnyRecord]) -> None:
-    result = await records.ingest(db, clock, batch)
+async def _ingest(db: Database, clock: Clock, batch: list[AnyRecord], bus: EventBus | None) -> None:
+    result = await records.ingest(db, clock, batch, bus)
     if result.rejected:
         raise ApiError(500, "Internal error", result.rejected)
 
 
 async def send_message(
-    db: Database, clock: Clock, sim: Row, validity_minutes: int | None
+    db: Database,
+    clock: Clock,
+    sim: Row,
+    validity_minutes: int | None,
+    bus: EventBus | None = None,
 ) -> MessageAccepted:
     """An MT message from the platform: DELIVERED at once to a device that is online.
     For a device that is off, one attempt fails (FAILED, "absent subscriber") unless the
@@ -223,7 +228,7 @@ async def send_message(
         if held and validity_minutes is not None
         else None,
     )
-    await _ingest(db, clock, [record])
+    await _ingest(db, clock, [record], bus)
     return MessageAccepted(sms_id=sms_id, iccid=sim["iccid"], status=status)
 
 
@@ -244,7 +249,7 @@ async def hlr_check(db: Database, sim: Row) -> HlrCheck:
     )
 
 
-async def hlr_reset(db: Database, clock: Clock, sim: Row) -> HlrReset:
+async def hlr_reset(db: Database, clock: Clock, sim: Row, bus: EventBus | None = None) -> HlrReset:
     """Cancels the location: open sessions close with cause ``HLR reset``; an Active SIM's
     device re-attaches at once, opening a new session where each one was."""
     now = clock.iso()
@@ -279,5 +284,5 @@ async def hlr_reset(db: Database, clock: Clock, sim: Row) -> HlrReset:
                     rat_type=row["rat_type"],
                 )
             )
-    await _ingest(db, clock, batch)
+    await _ingest(db, clock, batch, bus)
     return HlrReset(iccid=sim["iccid"], closed_sessions=closed, new_sessions=opened, reset_at=now)

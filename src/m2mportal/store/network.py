@@ -48,7 +48,9 @@ async def claim(db: Database, rows: Sequence[tuple[str, str, str, str]], now: st
 
 async def sims_of(db: Database, iccids: Sequence[str]) -> dict[str, Row]:
     rows = await db.fetch_all(
-        "SELECT iccid, partner_id, status, restriction_status, imsi, msisdn FROM sims WHERE "
+        "SELECT iccid, partner_id, status, restriction_status, imsi, msisdn, euiccid,"
+        " imei_key, tariff_id, limit_status, fraud_status, limit_period, limit_apn,"
+        " limit_profile_id, fraud_profile_id, cost_limit_profile_id FROM sims WHERE "
         + db.in_list("iccid", "iccids"),
         {"iccids": db.list_param(list(iccids))},
     )
