@@ -231,7 +231,8 @@ CASES: dict[str, Case] = {
 
 
 def test_every_catalogue_action_has_a_case() -> None:
-    assert sorted(CASES) == sorted(spec.path for spec in CATALOGUE)
+    # A held action waits for a decision (simtransfer: tests/test_transfers.py).
+    assert sorted(CASES) == sorted(spec.path for spec in CATALOGUE if not spec.held)
 
 
 @pytest.mark.parametrize("action", sorted(CASES))

@@ -24,11 +24,30 @@ from m2mportal.platform import Platform
 from m2mportal.store import actions as action_store
 from m2mportal.store import catalog as catalog_store
 from m2mportal.store import sims as sim_store
+from m2mportal.store import transfers as transfer_store
 from m2mportal.store.database import Database
 from m2mportal.store.sequences import next_id
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 NOT_FOUND = "SIM not found"
+# A held action's start: its SIMs wait until a decision releases it (store.actions.release).
+HELD_UNTIL = "9999-12-31T00:00:00.000Z"
+
+
+class Workflow(Protocol):
+    """What an action with a life beyond its SIMs adds (services/transfers.py)."""
+
+    async def problems(self, platform: Platform, body: Any, partner_id: int) -> list[str]:
+        """Request-level problems that need look-ups (400, each naming its field)."""
+
+    async def stored(
+        self, platform: Platform, signup_id: int, partner_id: int, body: Any, now: str
+    ) -> int:
+        """Inside the transaction that stores the action: its own rows and events; the id
+        the answer carries as ``transactionId``."""
+
+    async def reference(self, platform: Platform, signup_id: int) -> int | None:
+        """The ``transactionId`` of an action stored earlier (an idempotent repeat)."""
 
 
 @dataclass
@@ -74,6 +93,8 @@ async def resolve(
         for row in await sim_store.lookup(db, column, sorted(values)):
             if row["partner_id"] in scope:
                 found[(kind, row["value"])] = row["iccid"]
+    # SIMs of an open transfer are the transfer's until it ends: no other action on them.
+    locked = await transfer_store.locked(db, sorted(set(found.values())))
     entries: list[Entry] = []
     first_of: dict[str, int] = {}
     for index, request in enumerate(body.sims):
@@ -84,6 +105,11 @@ async def resolve(
             error = f"{NOT_FOUND}: no SIM with {kind} {value} in this partner's inventory"
         elif iccid in first_of:
             error = f"duplicate: the same SIM as sims[{first_of[iccid]}], applied once"
+        elif iccid in locked:
+            error = (
+                f"SIM is in pending SIM transfer {locked[iccid]}; no other action until the"
+                " transfer ends"
+            )
         else:
             first_of[iccid] = index
         entries.append(
@@ -147,7 +173,7 @@ class Budgeted(Protocol):
 
 
 async def _repeat(
-    platform: Platform, partner_id: int, key: str, digest: str
+    platform: Platform, partner_id: int, key: str, digest: str, workflow: Workflow | None
 ) -> ActionAccepted | None:
     """The first answer for an Idempotency-Key seen within 24 h; 409 for another body."""
     db = platform.db
@@ -165,6 +191,9 @@ async def _repeat(
         signup_id=seen["signup_id"],
         status=original["status"],
         links=_links(platform.api_base, partner_id, seen["signup_id"]),
+        transaction_id=(
+            await workflow.reference(platform, seen["signup_id"]) if workflow else None
+        ),
     )
 
 
@@ -178,18 +207,28 @@ async def accept(
     idempotency_key: str | None,
     is_dry_run: bool,
     budget: Budgeted,
+    workflow: Workflow | None = None,
 ) -> ActionAccepted | DryRunResult:
     """Validate, resolve and store an action; ``budget`` is charged one unit per SIM once
     the request is known to be valid and new (a dry run or an idempotent repeat is free)."""
     db, clock = platform.db, platform.clock
     scope = await platform.tree.descendants(partner_id)
     problems = request_errors(spec, body, await references(platform, partner_id, scope))
+    if workflow is not None:
+        problems += await workflow.problems(platform, body, partner_id)
     if problems:
         raise bad_request(*problems)
     entries = await resolve(db, spec, body, scope)
     if is_dry_run:
         await budget.peek()
         return await dry_run(platform, spec, body, entries, scope)
+    if spec.held:
+        # Only SIMs that can go wait for the decision; when none can, nothing is asked.
+        checked = await dry_run(platform, spec, body, entries, scope)
+        for entry, outcome in zip(entries, checked.sims, strict=True):
+            entry.error = outcome.error
+        if all(entry.error for entry in entries):
+            raise bad_request(*(f"sims[{e.index}]: {e.error}" for e in entries))
     digest = request_hash(spec.path, raw)
     now_dt = clock.now()
     now = iso(now_dt)
@@ -197,7 +236,7 @@ async def accept(
     params.pop("sims", None)
     delay_ms = (await backend_delays.current(platform)).action_ms
     if idempotency_key is not None:
-        repeat = await _repeat(platform, partner_id, idempotency_key, digest)
+        repeat = await _repeat(platform, partner_id, idempotency_key, digest, workflow)
         if repeat is not None:
             await budget.peek()
             return repeat
@@ -205,7 +244,7 @@ async def accept(
     async with db.transaction():
         if idempotency_key is not None:
             # A concurrent request with the same key may have been stored meanwhile.
-            repeat = await _repeat(platform, partner_id, idempotency_key, digest)
+            repeat = await _repeat(platform, partner_id, idempotency_key, digest, workflow)
             if repeat is not None:
                 return repeat
         signup_id = await next_id(db, "signup")
@@ -224,7 +263,9 @@ async def accept(
                 "done": 0,
                 "failed": failed,
                 "cancelled": 0,
-                "not_before": iso(now_dt + timedelta(milliseconds=delay_ms)),
+                "not_before": HELD_UNTIL
+                if spec.held
+                else iso(now_dt + timedelta(milliseconds=delay_ms)),
                 "created_at": now,
             },
         )
@@ -247,6 +288,9 @@ async def accept(
             await action_store.put_idempotency(
                 db, partner_id, idempotency_key, digest, signup_id, now
             )
+        transaction_id = None
+        if workflow is not None:
+            transaction_id = await workflow.stored(platform, signup_id, partner_id, body, now)
         if failed == len(entries):
             await finish.complete(platform, signup_id, partner_id, "Failed")
     platform.wake_workers()
@@ -254,4 +298,5 @@ async def accept(
         signup_id=signup_id,
         status="Pending",
         links=_links(platform.api_base, partner_id, signup_id),
+        transaction_id=transaction_id,
     )

@@ -7,6 +7,7 @@ import structlog
 from m2mportal.clock import iso, parse_iso
 from m2mportal.events import cloudevents, outbox
 from m2mportal.platform import Platform
+from m2mportal.services import transfers
 from m2mportal.store import actions as action_store
 from m2mportal.store.database import Row
 
@@ -65,6 +66,10 @@ async def complete(platform: Platform, signup_id: int, partner_id: int, status: 
         # From acceptance to the end (the seed's `not_before` delay included).
         duration_ms=round((parse_iso(now) - parse_iso(row["created_at"])).total_seconds() * 1000),
     )
+    # A transfer ends with the seed's completion events to both sides instead, written
+    # with the change of owner of its SIMs.
+    if row["action"] == "simtransfer" and await transfers.complete(platform, signup_id, now):
+        return True
     message = MESSAGES[status].format(id=signup_id, failed=row["failed"], total=row["total"])
     href = f"{platform.api_base}/partners/{partner_id}/sims/actions/{signup_id}"
     await outbox.publish(

@@ -20,6 +20,13 @@ from m2mportal.platform import Platform
 from m2mportal.store import actions as action_store
 from m2mportal.store.database import Row
 
+# Actions ended elsewhere than by DELETE: the reason DELETE answers 409.
+_NOT_BY_DELETE = {
+    "simtransfer": "a SIM transfer is cancelled with PATCH .../sims/actions/simtransfer/"
+    "{transactionId} and status Cancelled",
+    "simorder": "a SIM order cannot be cancelled",
+}
+
 
 def _counts(row: Row) -> ActionCounts:
     return ActionCounts(
@@ -34,7 +41,7 @@ def _counts(row: Row) -> ActionCounts:
 def _links(platform: Platform, row: Row) -> list[Link]:
     href = f"{platform.api_base}/partners/{row['partner_id']}/sims/actions/{row['signup_id']}"
     links = [Link(rel="self", href=href, type="GET", name="get action status")]
-    if row["finished_at"] is None:
+    if row["finished_at"] is None and row["action"] not in _NOT_BY_DELETE:
         links.append(Link(rel="cancel", href=href, type="DELETE", name="cancel action"))
     return links
 
@@ -118,6 +125,8 @@ async def cancel(platform: Platform, signup_id: int, scope: frozenset[int]) -> A
         raise ApiError(
             409, "Conflict", [f"signupId {signup_id}: action is already {row['status']}"]
         )
+    if row["action"] in _NOT_BY_DELETE:
+        raise ApiError(409, "Conflict", [f"signupId {signup_id}: {_NOT_BY_DELETE[row['action']]}"])
     async with db.transaction():
         cancelled = await action_store.cancel_pending(db, signup_id, iso(platform.clock.now()))
         if cancelled:

@@ -15,6 +15,7 @@ import structlog
 from m2mportal.actions import backend_delays
 from m2mportal.actions.apply import BATCH, apply_next
 from m2mportal.platform import Platform
+from m2mportal.services import orders
 
 log = structlog.get_logger("m2mportal.actions")
 IDLE_POLL_SECONDS = 0.2
@@ -26,7 +27,7 @@ async def run_until_idle(platform: Platform, limit: int | None = None) -> int:
     applied = 0
     while limit is None or applied < limit:
         batch = BATCH if limit is None else min(BATCH, limit - applied)
-        count = await apply_next(platform, batch)
+        count = await apply_next(platform, batch) + await orders.deliver_next(platform)
         if count == 0:
             break
         applied += count
@@ -44,6 +45,8 @@ async def run(platform: Platform, stop: asyncio.Event | None = None) -> None:
             # With a backend delay per SIM, SIMs go one at a time so progress shows SIM
             # by SIM.
             progressed = await apply_next(platform, 1 if per_sim > 0 else BATCH)
+            # A due SIM order is delivered whole, between two batches of SIM actions.
+            progressed += await orders.deliver_next(platform)
         except Exception:
             log.exception("applying a SIM failed; retrying")
             progressed = 0

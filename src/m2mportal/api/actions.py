@@ -15,6 +15,12 @@ from m2mportal.domain.instants import INSTANT_PATTERN
 from m2mportal.gateway.endpoints import Call, Handler
 from m2mportal.gateway.inputs import instant
 from m2mportal.models import ActionAccepted, ActionPage, ActionStatus
+from m2mportal.services import transfers
+
+# Catalogue actions with a life of their own beyond their SIMs.
+WORKFLOWS: dict[str, accept.Workflow] = {"simtransfer": transfers.WORKFLOW}
+# Actions that are not catalogue rows but list with them (services/orders.py).
+OTHER_ACTIONS = ("simorder",)
 
 ActionStatusName = Literal[
     "Pending", "In Progress", "Done", "Partially Done", "Failed", "Cancelled"
@@ -23,6 +29,16 @@ ActionStatusName = Literal[
 
 class ActionQuery(msgspec.Struct):
     dryRun: bool = False
+
+
+class _Unmetered:
+    """The budget of an action outside every rate-limit class (SIM transfer)."""
+
+    async def charge(self, cost: int) -> None:
+        return None
+
+    async def peek(self) -> None:
+        return None
 
 
 Instant = Annotated[
@@ -37,7 +53,7 @@ Instant = Annotated[
 
 
 class ActionListQuery(msgspec.Struct):
-    action: Literal[tuple(spec.path for spec in CATALOGUE)] | None = None  # type: ignore[valid-type]
+    action: Literal[tuple(spec.path for spec in CATALOGUE) + OTHER_ACTIONS] | None = None  # type: ignore[valid-type]
     status: ActionStatusName | None = None
     # createdFrom is inclusive, createdTo exclusive; a date alone as createdTo counts the
     # whole day.
@@ -63,7 +79,8 @@ def action_handler(spec: ActionSpec) -> Handler:
             call.principal.client_id,
             call.headers.get("Idempotency-Key"),
             call.query.dryRun,
-            call,
+            call if spec.rate_class is not None else _Unmetered(),
+            WORKFLOWS.get(spec.path),
         )
         if isinstance(result, ActionAccepted):
             return result

@@ -242,6 +242,7 @@ ACTION_EXTRAS: dict[str, dict[str, Any]] = {
     "restrict": {"restriction": "Speed Step-down", "apn": "b2b.dtag.test"},
     "unrestrict": {"apn": "b2b.dtag.test"},
     "move": {"targetPartnerId": SUBUNIT},
+    "simtransfer": {"targetPartnerId": 100017, "message": "Fleet of 40 trackers, as agreed"},
     "changetariff": {"tariffId": 2},
     "changeoption": {"fromOptionId": 1, "toOptionId": 2},
     "bookoption": {"optionId": 2},

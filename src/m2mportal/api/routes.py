@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from m2mportal.api import actions, network, partners, pools, sims, usage
+from m2mportal.api import actions, network, orders, partners, pools, sims, transfers, usage
 from m2mportal.api import examples as ex
+from m2mportal.domain import transfers as rules_transfers
 from m2mportal.domain.actions import CATALOGUE, ActionSpec
 from m2mportal.domain.pools import PoolsUsage
 from m2mportal.gateway.endpoints import Endpoint
@@ -96,12 +97,14 @@ def _action(spec: ActionSpec) -> Endpoint:
         query=actions.ActionQuery,
         status=202,
         writes=True,
-        rate_class="actions",
+        rate_class=spec.rate_class,
         errors=(400, 401, 403, 404, 409),
         description=(spec.description + "\n\n" if spec.description else "")
         + _ACTION_DOC.format(kinds=kinds if not binding else "`iccid`, with the `euiccid`"),
         request_example=ex.action_request(spec.path, spec.identifiers, spec.single, binding),
-        response_example=ex.ACTION_ACCEPTED,
+        response_example=(
+            {**ex.ACTION_ACCEPTED, "transactionId": 1002946614} if spec.held else ex.ACTION_ACCEPTED
+        ),
         request_headers=("Idempotency-Key",),
         answers=dict(_ACTION_ANSWERS),
         body_schema=_body_schema(spec),
@@ -245,6 +248,54 @@ ENDPOINTS: list[Endpoint] = [
     ),
     *ACTION_ENDPOINTS,
 ]
+
+
+# SIM transfers (api/transfers.py; CONTRACT 7.7) and orders (api/orders.py; CONTRACT 7.8).
+_TRANSFER = "/partners/{partnerId}/sims/actions/simtransfer/{transactionId}"
+_TRANSFER_DOC = (
+    "A SIM transfer as either side sees it: `status` (`Pending`, `Accepted`, `Rejected`,"
+    " `Cancelled`, `Completed`), sender, receiver, the receiver's `subunitPartnerID` once it"
+    " accepted into a subunit, the sender's message, each SIM with its status, and the"
+    " times. The sender, the receiver and a subunit the SIMs went to see it; anyone else"
+    " gets 404."
+)
+_DECIDE_DOC = (
+    "The receiver accepts (`Accepted`, optionally with `subunitPartnerID`, one of its"
+    " subunits: the SIMs go there) or rejects (`Rejected`); the sender cancels"
+    " (`Cancelled`). Only a `Pending` transfer can be decided (409 otherwise); a status the"
+    " caller's side may not set answers 403. Accepted, the SIMs are checked and change owner"
+    " together when the transfer completes; both sides then get the completion event."
+    " Rejected and cancelled transfers send the seed's events and nothing moves."
+)
+_ORDER_DOC = (
+    "Orders `quantity` new SIMs of a material (the operator's catalogue, `POST"
+    " /operator/v1/materials`), optionally on `tariffId`. Below the material's minimum order"
+    " quantity the answer is 400 unless `overrideMoq` is true. Answers **202** with a"
+    " `signupId`: the order is an action (`simorder`) in the action list; when it is"
+    " delivered the new SIMs appear Inactive in the partner's inventory with fresh"
+    " identifiers (eSIMs with an `activationCode` in their details) and a `simaction.v1`"
+    " event says so. Read-only applications answer 403."
+)
+ENDPOINTS += [
+    Endpoint("GET", _TRANSFER, transfers.get_transfer, "Get SIM transfer details",
+             "SIM Actions", response=rules_transfers.TransferDetails,
+             description=_TRANSFER_DOC, response_example=transfers.TRANSFER_DETAILS),
+    Endpoint("PATCH", _TRANSFER, transfers.update_transfer, "Update SIM transfer",
+             "SIM Actions", response=rules_transfers.TransferDetails,
+             body=rules_transfers.TransferDecision, writes=True,
+             errors=(400, 401, 403, 404, 409), description=_DECIDE_DOC,
+             request_example=transfers.ACCEPT,
+             response_example={**transfers.TRANSFER_DETAILS, "status": "Accepted",
+                               "subunitPartnerID": 100015, "decidedBy": "receiver",
+                               "decidedAt": "2025-08-02T10:02:00.000Z", "links":
+                               transfers.TRANSFER_DETAILS["links"][:2]},
+             answers={409: ("The transfer is no longer Pending", None, error_example(
+                 409, "Conflict", ["status: SIM transfer 1002946614 is already Cancelled"]))}),
+    Endpoint("POST", "/partners/{partnerId}/sims/orders", orders.place_order, "Create SIM order",
+             "SIM Actions", response=ActionAccepted, body=rules_transfers.SimOrder, status=202,
+             writes=True, description=_ORDER_DOC, request_example=orders.NEW_ORDER,
+             response_example=orders.ORDER_ACCEPTED),
+]  # fmt: skip
 
 
 # The network (api/network.py): session, histories, send message, HLR. The GETs take the

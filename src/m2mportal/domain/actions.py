@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct
 
 from m2mportal.domain import sim_state as sm
+from m2mportal.domain import transfers
 from m2mportal.domain.identifiers import IPV4_PATTERN, check_euiccid, selector_errors
 from m2mportal.domain.sim_state import Change, SimState
 
@@ -97,6 +98,11 @@ class BindEuiccidBody(ActionBody):
     unbind: bool = False
 
 
+class SimTransferBody(ActionBody):
+    target_partner_id: int
+    message: Annotated[str, Meta(max_length=500)] = ""
+
+
 @dataclass(frozen=True)
 class References:
     """What request-level checks may consult, loaded by the service before validating."""
@@ -138,6 +144,11 @@ class ActionSpec:
     entries: str = "selector"
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # Held: the SIMs wait for a decision (a transfer's receiver) before the workers apply
+    # them; each SIM's step is checked at acceptance too, so only SIMs that can go wait.
+    held: bool = False
+    # The rate-limit class the request is charged to (None: outside every budget).
+    rate_class: str | None = "actions"
 
 
 # --- request-level checks ----------------------------------------------------------------
@@ -325,6 +336,18 @@ CATALOGUE: tuple[ActionSpec, ...] = (
                lambda s, b, c: sm.restore_limit_status(s)),
     ActionSpec("enterproductivestate", "Enter Productive State", ActionBody, WITH_MSISDN,
                lambda s, b, c: sm.enter_productive_state(s)),
+    # Seed: "standard methods w/o SIM Transfer" share the actions budget; this is outside.
+    ActionSpec("simtransfer", "Create SIM Transfer", SimTransferBody, BROAD_IDS,
+               lambda s, b, c: transfers.movable(s), held=True, rate_class=None,
+               description="Offers the SIMs to another partner (`targetPartnerId`), with a"
+               " `message` for it; the answer carries the `transactionId` as well. The"
+               " receiver gets a `simaction.v1` event with `accept`, `reject` and `sims`"
+               " links and decides with `PATCH .../sims/actions/simtransfer/{transactionId}`."
+               " Until the transfer ends its SIMs stay the sender's, and the sender's other"
+               " actions on them fail with a reason; they change owner together when it"
+               " completes. SIMs that cannot move (Terminated, or already in an open"
+               " transfer) fail at once; when none can, the answer is 400 naming each."
+               " Not charged to the actions budget."),
 )  # fmt: skip
 
 BY_PATH: dict[str, ActionSpec] = {spec.path: spec for spec in CATALOGUE}

@@ -31,7 +31,7 @@ from m2mportal.domain.instants import INSTANT_RULE, parse_instant
 from m2mportal.gateway.errors import validation_problem
 
 # Path parameters that name a numeric id; the others are opaque text (ICCIDs, client ids).
-NUMERIC_PATH_PARAMS = frozenset({"partnerId", "signupId"})
+NUMERIC_PATH_PARAMS = frozenset({"partnerId", "signupId", "transactionId"})
 MAX_PATH_CHARS = 200
 MAX_QUERY_CHARS = 2000
 # C0 and C1 control characters (NUL included) and DEL: never part of a value a caller means.

@@ -164,6 +164,13 @@ async def lock_action(db: Database, signup_id: int) -> Row | None:
     return await db.fetch_one(sql, {"id": signup_id})
 
 
+async def release(db: Database, signup_id: int, now: str) -> None:
+    """A held action (its SIMs waiting for a decision) may start now."""
+    await db.execute(
+        "UPDATE actions SET not_before = :now WHERE signup_id = :id", {"id": signup_id, "now": now}
+    )
+
+
 async def finish(db: Database, signup_id: int, status: str, now: str) -> int:
     return await db.execute(
         "UPDATE actions SET status = :status, finished_at = :now"

@@ -14,6 +14,9 @@ STARTS = {
     "profile": 708529600,
     "offering": 800206100,
     "event": 706409461,
+    # Serial numbers of ordered SIMs (services/orders.py): far above the demo's and the
+    # imports' serials, below the IMSI's 10 subscriber digits.
+    "ordered_sim": 9_000_000_000,
 }
 
 
