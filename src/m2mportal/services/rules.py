@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from m2mportal.domain import rules
@@ -47,10 +47,17 @@ class _Context:
     bus: EventBus | None
     now: str
     profiles: dict[int, tuple[Row, rules.AnyRules | None]]
+    # Notifications are written after every counter is updated: the outbox takes the
+    # event sequence's row lock, and taking it last keeps one lock order (SIM rows,
+    # their counters, pool counters, the sequence), so two ingesting processes on
+    # PostgreSQL wait for each other instead of deadlocking.
+    notifications: list[tuple[tuple[str, str], int, dict[str, Any]]] = field(
+        default_factory=list
+    )
 
 
 async def _publish(ctx: _Context, kind: tuple[str, str], partner_id: int, data: Any) -> None:
-    await outbox.publish(ctx.db, ctx.bus, kind, partner_id, ctx.now, data)
+    ctx.notifications.append((kind, partner_id, data))
 
 
 def _month(at: str) -> str:
@@ -85,6 +92,8 @@ async def evaluate(
         await _limit(ctx, sim, items)
         await _cost(ctx, sim, items)
     await _pools(ctx, sims, by_sim)
+    for kind, partner_id, data in ctx.notifications:
+        await outbox.publish(db, bus, kind, partner_id, now, data)
 
 
 def _rules_of(ctx: _Context, profile_id: Any, kind: type[Any]) -> tuple[Row, Any] | None:
