@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-MIN_PASSWORD = 12
+MIN_PASSWORD = 8  # as for a new portal user (operator API, CLI)
 MAX_PASSWORD = 200
 
 

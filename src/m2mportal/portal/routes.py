@@ -195,7 +195,7 @@ async def login(request: Request) -> Response:
     if not security.same(form.get("csrf"), request.cookies.get(security.LOGIN_COOKIE)):
         return _login_page(request, "The login form expired; please try again.", 403)
     username, password = form.get("username", "").strip(), form.get("password", "")
-    if not username or not password:
+    if not username or not password or len(username) > 200 or len(password) > 200:
         return _login_page(request, "Enter a username and a password.", 400)
     address = client_ip(request, tuple(platform.settings.trusted_proxies))
     try:

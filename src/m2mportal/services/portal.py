@@ -148,6 +148,8 @@ async def scope_of(platform: Platform, user: PortalUser) -> frozenset[int]:
 async def application(platform: Platform, user: PortalUser, client_id: str) -> Application:
     """One of the user's applications; another partner's answers 404 like an unknown one,
     so a portal URL never tells that it exists."""
+    if not client_id.isascii() or not client_id.isprintable() or len(client_id) > 100:
+        raise not_found("application: no such application")
     try:
         found = await applications.get(platform, client_id)
     except ApiError:
