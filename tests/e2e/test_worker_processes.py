@@ -87,11 +87,12 @@ class Workers:
         self.folder = folder
         self.started: list[Worker] = []
 
-    def start(self, name: str) -> Worker:
+    def start(self, name: str, per_sim_delay_ms: int | None = None) -> Worker:
         # The simulated backend's pause between SIMs. On SQLite a SIM takes well under a
         # millisecond, so 1 ms keeps the action running long enough to be caught half done;
         # on PostgreSQL each SIM already costs several round trips, so no pause is needed.
-        per_sim_delay_ms = 1 if self.settings.database_url.startswith("sqlite") else 0
+        if per_sim_delay_ms is None:
+            per_sim_delay_ms = 1 if self.settings.database_url.startswith("sqlite") else 0
         env = {
             **os.environ,
             "M2MP_DATABASE_URL": self.settings.database_url,
