@@ -1,0 +1,348 @@
+"""The blocking client (httpx.Client): aio.py's API line for line, without ``await``.
+
+Kept in step with aio.py by hand; tests/client run the same scenarios through both."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from m2mportal.client import endpoints as ep
+from m2mportal.client import engine
+from m2mportal.client.config import Credentials
+from m2mportal.client.engine import ApiError, Exchange, Req, Send, Session, Wait
+from m2mportal.client.events import JSON_LINES, STREAM_PATH, Event, EventState, reconnect_pause
+from m2mportal.client.paging import FINAL_STATUSES, chunks, next_page
+from m2mportal.client.progress import ActionProgress
+from m2mportal.domain.pools import PoolsUsage
+from m2mportal.models import (
+    ActionAccepted,
+    ActionPage,
+    ActionStatus,
+    ActionSummary,
+    DryRunResult,
+    Partner,
+    SimDetails,
+    SimListEntry,
+    SimPage,
+)
+from m2mportal.network.models import (
+    ClosedSession,
+    HlrCheck,
+    HlrReset,
+    MessageAccepted,
+    SessionHistory,
+    SimSession,
+    SmsEntry,
+    SmsHistory,
+)
+
+if TYPE_CHECKING:  # imported when used: SIM transfers are new (issue 13)
+    from m2mportal.domain.transfers import TransferDetails
+
+T = TypeVar("T")
+
+
+class Client:
+    """The customer API of one application. ``credentials`` (or ``base_url``,
+    ``client_id``, ``client_secret``, ``token_url``) say where and who; tokens, pacing,
+    retries and idempotency keys are handled for every call."""
+
+    def __init__(
+        self,
+        credentials: Credentials | None = None,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 30.0,
+        **fields: Any,
+    ) -> None:
+        self.credentials = credentials or Credentials(**fields)
+        self.session = Session(self.credentials)
+        self.http = http or httpx.Client(timeout=timeout)
+        self._own_http = http is None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def run(self, exchange: Exchange[T]) -> T:
+        """Runs one call's steps (engine.py) with this client's HTTP and sleep."""
+        answer: httpx.Response | httpx.TransportError | None = None
+        try:
+            while True:
+                step = exchange.send(answer)
+                answer = None
+                if isinstance(step, Wait):
+                    time.sleep(step.seconds)
+                    continue
+                answer = self._send(step)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def _send(self, step: Send) -> httpx.Response | httpx.TransportError:
+        try:
+            return self.http.request(
+                step.method, step.url, params=step.params, json=step.json, data=step.data,
+                headers=step.headers,
+            )  # fmt: skip
+        except httpx.TransportError as error:
+            return error
+
+    def call(self, req: Req[T]) -> T:
+        return self.run(engine.call(self.session, req))
+
+    def _pages(self, req: Req[Any], by_keyset: bool = False) -> Iterator[Any]:
+        following: Req[Any] | None = req
+        while following is not None:
+            page = self.call(following)
+            yield from page.content
+            following = next_page(following, page, by_keyset)
+
+    # --- partner -----------------------------------------------------------------------
+
+    def partner(self, partner_id: int) -> Partner:
+        return self.call(ep.partner(partner_id))
+
+    def api_usage(self, partner_id: int) -> dict[str, Any]:
+        return self.call(ep.api_usage(partner_id))
+
+    def pools_usage(self, partner_id: int) -> PoolsUsage:
+        return self.call(ep.pools_usage(partner_id))
+
+    # --- SIMs ----------------------------------------------------------------------------
+
+    def sims(self, partner_id: int, **filters: Any) -> SimPage:
+        """One page of the SIM list (``page``/``size`` or ``after``, search and filters)."""
+        return self.call(ep.sims(partner_id, **filters))
+
+    def iter_sims(self, partner_id: int, **filters: Any) -> Iterator[SimListEntry]:
+        """Every SIM matching the filters, page after page by keyset."""
+        filters.setdefault("size", 1000)
+        return self._pages(ep.sims(partner_id, **filters), by_keyset=True)
+
+    def sim(self, partner_id: int, iccid: str) -> SimDetails:
+        return self.call(ep.sim(partner_id, iccid))
+
+    def sim_by(self, partner_id: int, **identifier: str) -> SimDetails:
+        """Details by one identifier: ``sim_by(p, imsi="...")``."""
+        return self.call(ep.sim_by(partner_id, **identifier))
+
+    # --- network -------------------------------------------------------------------------
+
+    def session_of(
+        self, partner_id: int, iccid: str | None = None, parallel_sessions: bool = False,
+        **identifier: str,
+    ) -> SimSession:  # fmt: skip
+        if iccid is not None:
+            return self.call(ep.session(partner_id, iccid, parallel_sessions))
+        return self.call(ep.session_by(partner_id, parallel_sessions, **identifier))
+
+    def session_history(
+        self, partner_id: int, iccid: str | None = None, **options: Any
+    ) -> SessionHistory:
+        """One page; ``date_from``, ``date_to``, ``page``, ``size``; or ``msisdn=...``."""
+        return self.call(ep.session_history(partner_id, iccid, **options))
+
+    def iter_session_history(
+        self, partner_id: int, iccid: str | None = None, **options: Any
+    ) -> Iterator[ClosedSession]:
+        return self._pages(ep.session_history(partner_id, iccid, **options))
+
+    def sms_history(self, partner_id: int, iccid: str | None = None, **options: Any) -> SmsHistory:
+        return self.call(ep.sms_history(partner_id, iccid, **options))
+
+    def iter_sms_history(
+        self, partner_id: int, iccid: str | None = None, **options: Any
+    ) -> Iterator[SmsEntry]:
+        return self._pages(ep.sms_history(partner_id, iccid, **options))
+
+    def send_sms(
+        self, partner_id: int, iccid: str | None, message: str,
+        validity_minutes: int | None = None, **identifier: str,
+    ) -> MessageAccepted:  # fmt: skip
+        return self.call(ep.send_sms(partner_id, iccid, message, validity_minutes, **identifier))
+
+    def hlr_check(self, partner_id: int, iccid: str | None = None, **identifier: str) -> HlrCheck:
+        return self.call(ep.hlr_check(partner_id, iccid, **identifier))
+
+    def hlr_reset(self, partner_id: int, iccid: str | None = None, **identifier: str) -> HlrReset:
+        return self.call(ep.hlr_reset(partner_id, iccid, **identifier))
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def run_action(
+        self, partner_id: int, action: str, sims: Iterable[ep.SimRef],
+        idempotency_key: str | None = None, **params: Any,
+    ) -> ActionAccepted:  # fmt: skip
+        """One action of 1 to 1,000 SIMs (``params``: its extra fields, e.g.
+        ``tariff_id=...``); an Idempotency-Key is sent (made up unless given)."""
+        return self.call(ep.action(partner_id, action, sims, params, idempotency_key))
+
+    def submit(
+        self, partner_id: int, action: str, sims: Iterable[ep.SimRef], **params: Any
+    ) -> list[ActionAccepted]:
+        """Any number of SIMs: as many actions as it takes (at most 1,000 SIMs each, and
+        no more than the partner's smallest ``actions`` window), each sent when the
+        budget has room for it."""
+        entries = list(sims)
+        largest = self.run(engine.largest_call(self.session, partner_id, "actions"))
+        size = min(ep.MAX_SIMS_PER_ACTION, largest or ep.MAX_SIMS_PER_ACTION)
+        return [
+            self.run_action(partner_id, action, part, **params) for part in chunks(entries, size)
+        ]
+
+    def dry_run(
+        self, partner_id: int, action: str, sims: Iterable[ep.SimRef], **params: Any
+    ) -> DryRunResult:
+        return self.call(ep.dry_run(partner_id, action, sims, params))
+
+    def action(self, partner_id: int, signup_id: int) -> ActionStatus:
+        return self.call(ep.action_status(partner_id, signup_id))
+
+    def actions(self, partner_id: int, **filters: Any) -> ActionPage:
+        return self.call(ep.actions(partner_id, **filters))
+
+    def iter_actions(self, partner_id: int, **filters: Any) -> Iterator[ActionSummary]:
+        return self._pages(ep.actions(partner_id, **filters))
+
+    def cancel_action(self, partner_id: int, signup_id: int) -> ActionStatus:
+        return self.call(ep.cancel_action(partner_id, signup_id))
+
+    def wait_for_action(
+        self, partner_id: int, signup_id: int, *, timeout: float | None = None,
+        progress: bool = False, poll_seconds: float = 0.2, console: Any = None,
+    ) -> ActionStatus:  # fmt: skip
+        """Polls the action until it has ended (Done, Partially Done, Failed, Cancelled);
+        ``progress`` shows a rich progress bar. ``TimeoutError`` after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = poll_seconds
+        with ActionProgress(progress, signup_id, console) as bar:
+            while True:
+                status = self.action(partner_id, signup_id)
+                bar.update(status)
+                if status.status in FINAL_STATUSES:
+                    return status
+                if deadline is not None and time.monotonic() + pause > deadline:
+                    raise TimeoutError(f"action {signup_id} is still {status.status}")
+                time.sleep(pause)
+                pause = min(pause * 1.5, 2.0)
+
+    # --- transfers and orders ----------------------------------------------------------
+
+    def transfer_sims(
+        self, partner_id: int, sims: Iterable[ep.SimRef], target_partner_id: int,
+        message: str = "", idempotency_key: str | None = None,
+    ) -> ActionAccepted:  # fmt: skip
+        """Offers SIMs to another partner (the answer carries the ``transaction_id``)."""
+        return self.run_action(
+            partner_id, "simtransfer", sims, idempotency_key,
+            target_partner_id=target_partner_id, message=message,
+        )  # fmt: skip
+
+    def transfer(self, partner_id: int, transaction_id: int) -> TransferDetails:
+        return self.call(ep.transfer(partner_id, transaction_id))
+
+    def decide_transfer(
+        self, partner_id: int, transaction_id: int, status: str,
+        subunit_partner_id: int | None = None,
+    ) -> TransferDetails:  # fmt: skip
+        """``Accepted`` or ``Rejected`` (receiver), ``Cancelled`` (sender)."""
+        return self.call(ep.decide_transfer(partner_id, transaction_id, status, subunit_partner_id))
+
+    def order(
+        self, partner_id: int, material_id: int, quantity: int,
+        tariff_id: int | None = None, override_moq: bool = False,
+    ) -> ActionAccepted:  # fmt: skip
+        return self.call(ep.order(partner_id, material_id, quantity, tariff_id, override_moq))
+
+    # --- events --------------------------------------------------------------------------
+
+    def events(
+        self, subscription_id: str, last_event_id: str | None = None,
+        credentials: Credentials | None = None,
+    ) -> EventConsumer:  # fmt: skip
+        """A consumer of the subscription's stream, with the event credentials (the
+        given ones, or this client's ``event_client_id``/``event_client_secret``)."""
+        return EventConsumer(
+            credentials or self.credentials.for_events(), subscription_id, last_event_id,
+            http=self.http,
+        )  # fmt: skip
+
+
+class EventConsumer:
+    """``for event in consumer``: every event of the subscription once, in order,
+    across stream ends, network faults and server restarts (see events.py)."""
+
+    def __init__(
+        self, credentials: Credentials, subscription_id: str,
+        last_event_id: str | None = None, *, http: httpx.Client | None = None,
+        max_failures: int | None = None,
+    ) -> None:  # fmt: skip
+        self.subscription_id = subscription_id
+        self.state = EventState(last_event_id)
+        self.http = http or httpx.Client(timeout=httpx.Timeout(30.0, read=None))
+        self.max_failures = max_failures
+        self.connections = 0
+        self._client = Client(credentials, http=self.http)
+        self.session = self._client.session
+
+    @property
+    def last_event_id(self) -> str | None:
+        return self.state.last_event_id
+
+    def terminate(self) -> None:
+        """Ends the subscription's open stream on the server (``POST .../terminate``)."""
+        self._client.call(
+            Req("POST", f"{STREAM_PATH}/{self.subscription_id}/terminate", None, absolute=True)
+        )
+
+    def __iter__(self) -> Iterator[Event]:
+        url = self.session.credentials.base_url.rstrip("/") + f"{STREAM_PATH}/"
+        failures = 0
+        renewed = False
+        while True:
+            if failures:
+                if self.max_failures is not None and failures > self.max_failures:
+                    raise ConnectionError(f"stream {self.subscription_id}: gave up")
+                time.sleep(reconnect_pause(failures))
+            token = self._client.run(
+                engine.token_exchange(self.session, force=renewed and failures == 1)
+            )
+            headers = {"Authorization": f"Bearer {token}", "Accept": JSON_LINES}
+            if self.state.last_event_id:
+                headers["Last-Event-ID"] = self.state.last_event_id
+            try:
+                with self.http.stream("GET", url + self.subscription_id, headers=headers) as answer:
+                    self.connections += 1
+                    if answer.status_code != 200:
+                        answer.read()
+                        if answer.status_code == 401 and not renewed:
+                            renewed, failures = True, 1
+                            continue
+                        if answer.status_code < 500:
+                            raise ApiError(answer)
+                        failures += 1
+                        continue
+                    failures, renewed = 0, False
+                    for line in answer.iter_lines():
+                        event = self.state.accept(line)
+                        if event is not None:
+                            yield event
+            except httpx.TransportError:
+                failures += 1

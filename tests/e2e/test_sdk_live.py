@@ -1,0 +1,340 @@
+"""The Python SDK (m2mportal.client) against a live server on 127.0.0.1 (issue 16).
+
+uvicorn serves the app in the test's event loop (tests/e2e/in_process.py); the async client
+talks to it over TCP, the blocking client from a worker thread (``asyncio.to_thread``) so
+the loop keeps serving. No mocks: tokens, pacing, retries and streams are the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from m2mportal import synthetic
+from m2mportal.app import create_app
+from m2mportal.client import (
+    ApiError,
+    AsyncClient,
+    Client,
+    Credentials,
+    SimActionEvent,
+)
+from m2mportal.config import Settings
+from m2mportal.platform import Platform
+from tests.conftest import test_settings
+from tests.e2e.in_process import serving
+from tests.e2e.test_streams_live import free_port
+from tests.helpers import World
+
+WAIT_S = 10.0
+OPEN = {"apn": "internet.m2m", "mcc": "262", "mnc": "01"}
+
+
+@pytest.fixture
+def lifetime() -> float:
+    return 0.5
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, port: int, lifetime: float) -> Settings:
+    return test_settings(
+        database_url,
+        tmp_path,
+        public_url=f"http://127.0.0.1:{port}",
+        sse_lifetime_seconds=lifetime,
+        sse_confirm_seconds=0.05,
+        sse_poll_seconds=0.05,
+    )
+
+
+@pytest.fixture
+async def server(platform: Platform, port: int) -> AsyncIterator[str]:
+    async with serving(create_app(platform), port, WAIT_S) as url:
+        yield url
+
+
+@pytest.fixture
+async def world(platform: Platform, server: str) -> AsyncIterator[World]:
+    async with httpx.AsyncClient(base_url=server, timeout=30.0) as http:
+        yield await World.start(platform, http)
+
+
+def sim_record(serial: int, status: str = "Active") -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "iccid": synthetic.iccid(serial),
+        "imsi": synthetic.imsi(serial),
+        "status": status,
+        "productive": True,
+    }
+    if status != "Inactive":
+        record |= {"msisdn": synthetic.msisdn(serial), "imei": synthetic.imei(serial)}
+    return record
+
+
+async def add_sims(world: World, partner: int, serials: range, status: str = "Active") -> list:
+    records = [sim_record(n, status) for n in serials]
+    for at in range(0, len(records), 1000):
+        answer = await world.sims(partner, records[at : at + 1000])
+        assert answer.status_code == 201, answer.text
+    return records
+
+
+def credentials(server: str, app: dict[str, Any], partner: int) -> Credentials:
+    return Credentials(
+        base_url=server,
+        client_id=app["clientId"],
+        client_secret=app["clientSecret"],
+        partner_id=partner,
+        event_client_id=app["eventClientId"],
+        event_client_secret=app["eventClientSecret"],
+    )
+
+
+@dataclass
+class Scene:
+    world: World
+    server: str
+    partner: int
+    receiver: int
+    creds: Credentials
+    receiver_creds: Credentials
+    active: list[dict[str, Any]]
+    inactive: list[dict[str, Any]]
+    material: int
+    subscription: str
+
+
+@pytest.fixture
+async def scene(world: World, server: str) -> Scene:
+    partner = await world.partner()
+    receiver = await world.partner("Telekom Secondary Test Company")
+    allowed = await world.op(
+        "PUT", f"/partners/{partner}/transfer-partners", json={"partnerIds": [receiver]}
+    )
+    assert allowed.status_code == 200, allowed.text
+    active = await add_sims(world, partner, range(1, 7))
+    inactive = await add_sims(world, partner, range(7, 9), "Inactive")
+    material = await world.op(
+        "POST", "/materials", json={"name": "Standard 2FF", "minOrderQuantity": 5}
+    )
+    assert material.status_code == 201, material.text
+    app = await world.app(partner, eventTypes=["simaction.v1"])
+    receiver_app = await world.app(receiver)
+    return Scene(
+        world, server, partner, receiver, credentials(server, app, partner),
+        credentials(server, receiver_app, receiver), active, inactive,
+        int(material.json()["id"]), app["subscriptions"][0]["subscriptionId"],
+    )  # fmt: skip
+
+
+async def traffic(scene: Scene, sim: dict[str, Any]) -> None:
+    """An hour-old closed session, an open one and a message from the device."""
+    world = scene.world
+    hour_ago = (world.platform.clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await world.inject(
+        "sessions", iccid=sim["iccid"], bytesUp=1000, bytesDown=2000, durationSeconds=600,
+        open=False, startedAt=hour_ago, **OPEN,
+    )  # fmt: skip
+    await world.inject(
+        "sessions", iccid=sim["iccid"], imei=sim["imei"], bytesUp=5, bytesDown=7,
+        durationSeconds=60, open=True, **OPEN,
+    )  # fmt: skip
+    await world.inject("sms", iccid=sim["iccid"], direction="MO", text="t=21", mcc="262", mnc="01")
+
+
+async def _simulator(world: World, **config: Any) -> None:
+    answer = await world.op("PUT", "/simulator/config", json=config)
+    assert answer.status_code == 200, answer.text
+
+
+async def test_every_customer_endpoint_through_the_async_client(scene: Scene) -> None:
+    p, sim, other = scene.partner, scene.active[0], scene.active[1]
+    iccids = sorted(s["iccid"] for s in scene.active + scene.inactive)
+    await traffic(scene, sim)
+    async with AsyncClient(scene.creds) as api:
+        # Partner, budgets, pools.
+        partner = await api.partner(p)
+        assert partner.partner_id == p and partner.sim_counts["total"] == len(iccids)
+        usage = await api.api_usage(p)
+        assert {"actions", "details", "history", "sms"} <= set(usage["limits"])
+        assert (await api.pools_usage(p)).pools == []
+
+        # SIM list: one page, every SIM by keyset pages of two, a filter.
+        page = await api.sims(p, size=3)
+        assert page.page.total_elements == len(iccids) and len(page.content) == 3
+        assert [s.iccid async for s in api.iter_sims(p, size=2)] == iccids
+        inactive = [s.iccid async for s in api.iter_sims(p, status="Inactive", size=1)]
+        assert inactive == sorted(s["iccid"] for s in scene.inactive)
+
+        # Details by ICCID and by another identifier.
+        details = await api.sim(p, sim["iccid"])
+        assert details.status == "Active" and details.imsi == sim["imsi"]
+        assert (await api.sim_by(p, imsi=sim["imsi"])).iccid == sim["iccid"]
+        with pytest.raises(ApiError) as missing:
+            await api.sim(p, synthetic.iccid(999))
+        assert missing.value.status_code == 404 and missing.value.status == "NOT_FOUND"
+
+        # Session and histories, GET by ICCID and POST by MSISDN, one page and every page.
+        session = await api.session_of(p, sim["iccid"])
+        assert session.online and session.session is not None
+        assert session.session.apn == OPEN["apn"]
+        assert (await api.session_of(p, msisdn=sim["msisdn"])).online
+        history = await api.session_history(p, sim["iccid"])
+        assert [s.volume_upload for s in history.content] == [1000]
+        closed = [s async for s in api.iter_session_history(p, msisdn=sim["msisdn"], size=1)]
+        assert [s.session_id for s in closed] == [history.content[0].session_id]
+        sms = await api.sms_history(p, sim["iccid"])
+        assert [m.direction for m in sms.content] == ["MO"]
+
+        # Diagnostics: send message (by ICCID and MSISDN), HLR check and reset.
+        sent = await api.send_sms(p, sim["iccid"], "ping")
+        sent_by = await api.send_sms(p, None, "pong", msisdn=sim["msisdn"])
+        messages = [m async for m in api.iter_sms_history(p, msisdn=sim["msisdn"], size=1)]
+        assert {sent.sms_id, sent_by.sms_id} <= {m.sms_id for m in messages}
+        assert len(messages) == 3
+        assert (await api.hlr_check(p, sim["iccid"])).iccid == sim["iccid"]
+        assert (await api.hlr_check(p, msisdn=sim["msisdn"])).iccid == sim["iccid"]
+        reset = await api.hlr_reset(p, sim["iccid"])
+        assert reset.iccid == sim["iccid"]
+        assert (await api.hlr_reset(p, msisdn=sim["msisdn"])).iccid == sim["iccid"]
+
+        # Actions: dry run, run (the same Idempotency-Key twice starts one), wait, list.
+        dry = await api.dry_run(p, "suspend", [sim["iccid"], scene.inactive[0]["iccid"]])
+        assert (dry.would_succeed, dry.would_fail) == (1, 1)
+        key = str(uuid.uuid4())
+        first = await api.run_action(p, "suspend", [sim["iccid"]], idempotency_key=key)
+        again = await api.run_action(p, "suspend", [sim["iccid"]], idempotency_key=key)
+        assert again.signup_id == first.signup_id
+        done = await api.wait_for_action(p, first.signup_id, timeout=WAIT_S)
+        assert done.status == "Done" and done.counts.done == 1
+        assert (await api.sim(p, sim["iccid"])).status == "Suspended"
+        remarks = await api.run_action(
+            p, "modifyremarks", [{"imsi": other["imsi"]}], remarks={"remark1": "sdk"}
+        )
+        await api.wait_for_action(p, remarks.signup_id, timeout=WAIT_S)
+        assert (await api.sim(p, other["iccid"])).remarks.remark1 == "sdk"
+        listed = [a.signup_id async for a in api.iter_actions(p, size=1)]
+        assert listed[:2] == [remarks.signup_id, first.signup_id]
+        assert (await api.actions(p, action="suspend")).content[0].signup_id == first.signup_id
+        with pytest.raises(ApiError) as finished:
+            await api.cancel_action(p, first.signup_id)
+        assert finished.value.status_code == 409
+
+        # Cancel: the backend holds the action long enough to cancel it.
+        await _simulator(scene.world, actionDelayMs=5000)
+        held = await api.run_action(p, "unsuspend", [sim["iccid"]])
+        cancelled = await api.cancel_action(p, held.signup_id)
+        assert cancelled.status == "Cancelled"
+        await _simulator(scene.world, actionDelayMs=0)
+
+        # Transfer: offered by the sender, accepted by the receiver, seen by both.
+        offered = await api.transfer_sims(
+            p, [other["iccid"]], target_partner_id=scene.receiver, message="as agreed"
+        )
+        assert offered.transaction_id is not None
+        tid = offered.transaction_id
+        shown = await api.transfer(p, tid)
+        assert shown.status == "Pending" and shown.receiver.partner_id == scene.receiver
+        async with AsyncClient(scene.receiver_creds) as receiver:
+            decided = await receiver.decide_transfer(scene.receiver, tid, "Accepted")
+            assert decided.status in ("Accepted", "Completed")
+            async with asyncio.timeout(WAIT_S):
+                while (await receiver.transfer(scene.receiver, tid)).status != "Completed":
+                    await asyncio.sleep(0.05)
+            assert (await receiver.sim(scene.receiver, other["iccid"])).partner_id == (
+                scene.receiver
+            )
+
+        # Order: five new SIMs arrive Inactive.
+        ordered = await api.order(p, scene.material, 5)
+        delivered = await api.wait_for_action(p, ordered.signup_id, timeout=WAIT_S)
+        assert delivered.status == "Done"
+        assert len([s async for s in api.iter_sims(p, status="Inactive")]) == 2 + 5
+
+        # Events: every action above ended with a simaction.v1 event.
+        consumer = api.events(scene.subscription)
+        signups = {first.signup_id, remarks.signup_id, held.signup_id, ordered.signup_id}
+        seen: set[int] = set()
+        async with asyncio.timeout(WAIT_S):
+            async for event in consumer:
+                assert isinstance(event, SimActionEvent)
+                seen.add(int(event.data.signupID))
+                if signups <= seen:
+                    break
+        await consumer.terminate()
+        health = await api.http.head(scene.server + "/events/v1/sse")
+        assert health.status_code == 204
+
+
+def _sync_tour(scene: Scene) -> dict[str, Any]:
+    """Every method of the blocking client once (it mirrors the async one)."""
+    p, sim = scene.partner, scene.active[2]
+    out: dict[str, Any] = {}
+    with Client(scene.creds) as api:
+        out["partner"] = api.partner(p).partner_id
+        out["usage"] = sorted(api.api_usage(p)["limits"])
+        out["pools"] = api.pools_usage(p).pools
+        out["page"] = len(api.sims(p, size=2).content)
+        out["all"] = [s.iccid for s in api.iter_sims(p, size=3)]
+        out["details"] = api.sim(p, sim["iccid"]).iccid
+        out["by"] = api.sim_by(p, msisdn=sim["msisdn"]).iccid
+        out["online"] = api.session_of(p, sim["iccid"]).online
+        out["history"] = len(api.session_history(p, sim["iccid"]).content)
+        out["closed"] = len(list(api.iter_session_history(p, sim["iccid"], size=1)))
+        api.send_sms(p, sim["iccid"], "ping")
+        out["sms"] = len(api.sms_history(p, sim["iccid"]).content)
+        out["messages"] = len(list(api.iter_sms_history(p, sim["iccid"], size=1)))
+        out["hlr"] = api.hlr_check(p, sim["iccid"]).iccid
+        out["reset"] = api.hlr_reset(p, sim["iccid"]).iccid
+        out["dry"] = api.dry_run(p, "suspend", [sim["iccid"]]).would_succeed
+        accepted = api.submit(p, "suspend", [sim["iccid"]])
+        out["done"] = api.wait_for_action(p, accepted[0].signup_id, timeout=WAIT_S).status
+        out["status"] = api.action(p, accepted[0].signup_id).status
+        out["listed"] = [a.signup_id for a in api.iter_actions(p)]
+        out["page_of_actions"] = len(api.actions(p).content)
+        try:
+            api.cancel_action(p, accepted[0].signup_id)
+        except ApiError as error:
+            out["cancel"] = error.status_code
+        offered = api.transfer_sims(p, [scene.active[3]["iccid"]], scene.receiver)
+        assert offered.transaction_id is not None
+        out["transfer"] = api.transfer(p, offered.transaction_id).status
+        out["cancelled"] = api.decide_transfer(p, offered.transaction_id, "Cancelled").status
+        out["order"] = api.wait_for_action(p, api.order(p, scene.material, 5).signup_id).status
+        out["signup"] = accepted[0].signup_id
+        for event in api.events(scene.subscription):
+            assert isinstance(event, SimActionEvent)
+            if int(event.data.signupID) == accepted[0].signup_id:
+                out["event"] = event.type
+                break
+    return out
+
+
+async def test_every_customer_endpoint_through_the_blocking_client(scene: Scene) -> None:
+    await traffic(scene, scene.active[2])
+    async with asyncio.timeout(30):
+        out = await asyncio.to_thread(_sync_tour, scene)
+    assert out["partner"] == scene.partner
+    assert out["usage"] == ["actions", "details", "history", "sms"] and out["pools"] == []
+    assert out["page"] == 2 and len(out["all"]) == 8 and out["all"] == sorted(out["all"])
+    assert out["details"] == out["by"] == out["hlr"] == out["reset"] == scene.active[2]["iccid"]
+    assert out["online"] and out["history"] == out["closed"] == 1
+    assert out["sms"] == out["messages"] == 2
+    assert out["dry"] == 1 and out["done"] == out["status"] == "Done"
+    assert out["signup"] in out["listed"] and out["page_of_actions"] >= 1
+    assert out["cancel"] == 409
+    assert (out["transfer"], out["cancelled"]) == ("Pending", "Cancelled")
+    assert out["order"] == "Done" and out["event"] == "simaction.v1"
