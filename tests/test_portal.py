@@ -315,9 +315,7 @@ async def test_password_change_ends_the_other_sessions(platform: Platform, world
         {"username": "contact", "password": "p" * 300},
     ],
 )
-async def test_a_bad_login_form_is_400_never_500(
-    platform: Platform, world: World, form: dict[str, str]
-) -> None:
+async def test_a_bad_login_form_is_400_never_500(platform: Platform, form: dict[str, str]) -> None:
     async with _portal_client(platform) as http:
         page = await http.get("/portal/login")
         token = CSRF_FIELD.search(page.text)
