@@ -8,6 +8,7 @@ the loop keeps serving. No mocks: tokens, pacing, retries and streams are the re
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,11 +24,14 @@ from m2mportal.app import create_app
 from m2mportal.client import (
     ApiError,
     AsyncClient,
+    AsyncEventConsumer,
     Client,
     Credentials,
     SimActionEvent,
 )
 from m2mportal.config import Settings
+from m2mportal.events import outbox, samples
+from m2mportal.events.cloudevents import SIM_ACTION
 from m2mportal.platform import Platform
 from tests.conftest import test_settings
 from tests.e2e.in_process import serving
@@ -338,3 +342,143 @@ async def test_every_customer_endpoint_through_the_blocking_client(scene: Scene)
     assert out["cancel"] == 409
     assert (out["transfer"], out["cancelled"]) == ("Pending", "Cancelled")
     assert out["order"] == "Done" and out["event"] == "simaction.v1"
+
+
+# --- pacing within the SIM budget ------------------------------------------------------------
+
+
+class Statuses:
+    """Every status code the server answered to a client (an httpx response hook)."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+
+    async def __call__(self, response: httpx.Response) -> None:
+        self.codes.append(response.status_code)
+
+
+async def _limits(world: World, partner: int, **classes: list[str]) -> None:
+    answer = await world.op("PUT", f"/partners/{partner}/limits", json=classes)
+    assert answer.status_code == 200, answer.text
+
+
+async def test_a_500_sim_suspend_is_split_and_paced_within_the_budget(scene: Scene) -> None:
+    """100 SIMs per 2 s: five actions of 100, the first at once, one every 2 s after it
+    (8 s in all); the client never sends a call the server refuses."""
+    world, p = scene.world, scene.partner
+    sims = await add_sims(world, p, range(1000, 1500))
+    await _limits(world, p, actions=["100/2 seconds"])
+    statuses = Statuses()
+    http = httpx.AsyncClient(timeout=30.0, event_hooks={"response": [statuses]})
+    async with http, AsyncClient(scene.creds, http=http) as api:
+        began = time.monotonic()
+        accepted = await api.submit(p, "suspend", [s["iccid"] for s in sims])
+        elapsed = time.monotonic() - began
+        ended = [await api.wait_for_action(p, a.signup_id, timeout=WAIT_S) for a in accepted]
+        suspended = (await api.sims(p, status="Suspended", size=1)).page.total_elements
+    assert [e.counts.total for e in ended] == [100] * 5
+    assert {e.status for e in ended} == {"Done"}
+    assert 403 not in statuses.codes and 429 not in statuses.codes, statuses.codes
+    assert 8.0 <= elapsed < 11.0, elapsed
+    assert suspended == 500
+
+
+async def test_a_403_from_a_budget_shared_with_another_caller_is_waited_out(
+    scene: Scene,
+) -> None:
+    """Another application of the partner takes half of 100 SIMs per 2 s behind the
+    client's back: the client's next call meets the seed's 403 "Limit exceeded", waits
+    its Retry-After, learns the budget again and goes through; the caller sees no error."""
+    world, p = scene.world, scene.partner
+    sims = [s["iccid"] for s in await add_sims(world, p, range(2000, 2150))]
+    await _limits(world, p, actions=["100/2 seconds"])
+    other = await world.headers_for(await world.app(p, name="second"))
+    statuses = Statuses()
+    http = httpx.AsyncClient(timeout=30.0, event_hooks={"response": [statuses]})
+    async with http, AsyncClient(scene.creds, http=http) as api:
+        await api.run_action(p, "suspend", sims[:50])
+        behind = await world.api(
+            "POST", f"/partners/{p}/sims/actions/suspend", other,
+            json={"sims": [{"iccid": i} for i in sims[50:100]]},
+        )  # fmt: skip
+        assert behind.status_code == 202, behind.text
+        began = time.monotonic()
+        last = await api.run_action(p, "suspend", sims[100:150])
+        elapsed = time.monotonic() - began
+        assert (await api.wait_for_action(p, last.signup_id, timeout=WAIT_S)).status == "Done"
+    assert statuses.codes.count(403) == 1 and statuses.codes.count(202) == 2, statuses.codes
+    assert 1.0 <= elapsed < 4.0, elapsed
+
+
+# --- the event consumer across stream ends and a restart -----------------------------------
+
+EVENTS = 2000
+GROUP = 20
+
+
+async def _publish(platform: Platform, partner: int, count: int) -> list[str]:
+    """``count`` simaction.v1 events through the outbox, ``GROUP`` per transaction."""
+    made = []
+    for _ in range(count // GROUP):
+        async with platform.db.transaction():
+            for _ in range(GROUP):
+                now = platform.clock.iso()
+                data = samples.sample("simaction.v1", partner, platform.api_base, now)
+                made.append(
+                    await outbox.publish(platform.db, platform.bus, SIM_ACTION, partner, now, data)
+                )
+        # Spread over a few stream lifetimes (the SQLite driver never yields on its own).
+        await asyncio.sleep(0.02)
+    return made
+
+
+@pytest.mark.parametrize("lifetime", [0.3])
+async def test_the_consumer_gets_2000_events_once_across_closes_and_a_restart(
+    platform: Platform, port: int
+) -> None:
+    """Streams end every 0.3 s and the server stops and starts again in the middle: the
+    consumer reconnects (with backoff while the server is away), resumes with
+    Last-Event-ID, drops repeats, and yields each of the 2,000 events once, in order."""
+    async with (
+        serving(create_app(platform), port, WAIT_S) as url,
+        httpx.AsyncClient(base_url=url, timeout=30.0) as http,
+    ):
+        world = await World.start(platform, http)
+        partner = await world.partner()
+        app = await world.app(partner, eventTypes=["simaction.v1"])
+    creds = credentials(url, app, partner).for_events()
+    consumer = AsyncEventConsumer(creds, app["subscriptions"][0]["subscriptionId"])
+    received: list[str] = []
+    got_all = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in consumer:
+            assert isinstance(event, SimActionEvent)
+            received.append(event.id)
+            if len(received) == EVENTS:
+                got_all.set()
+
+    produced: list[str] = []
+    reader = asyncio.create_task(consume())
+    try:
+        async with asyncio.timeout(60):
+            async with serving(create_app(platform), port, WAIT_S):
+                produced += await _publish(platform, partner, EVENTS // 2)
+                while len(received) < EVENTS // 4:
+                    await asyncio.sleep(0.02)
+            # The server is away: events keep coming into the outbox meanwhile.
+            produced += await _publish(platform, partner, EVENTS // 4)
+            async with serving(create_app(platform), port, WAIT_S):
+                produced += await _publish(platform, partner, EVENTS // 4)
+                await got_all.wait()
+    finally:
+        reader.cancel()
+        await consumer.http.aclose()
+    assert received == produced
+    # Several streams ended by their lifetime; at least one connection failed while the
+    # server was away.
+    assert consumer.connections >= 4 and consumer.faults >= 1, consumer.connections
+    print(
+        f"\n{EVENTS} events, {platform.db.dialect}: {consumer.connections} connections,"
+        f" {consumer.faults} failed, {consumer.state.repeats} repeats dropped"
+    )

@@ -309,7 +309,8 @@ class AsyncEventConsumer:
         self.state = EventState(last_event_id)
         self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None))
         self.max_failures = max_failures
-        self.connections = 0
+        self.connections = 0  # streams opened
+        self.faults = 0  # connections that failed or broke off
         self._client = AsyncClient(credentials, http=self.http)
         self.session = self._client.session
 
@@ -358,4 +359,5 @@ class AsyncEventConsumer:
                         if event is not None:
                             yield event
             except httpx.TransportError:
+                self.faults += 1
                 failures += 1

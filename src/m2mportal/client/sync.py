@@ -298,7 +298,8 @@ class EventConsumer:
         self.state = EventState(last_event_id)
         self.http = http or httpx.Client(timeout=httpx.Timeout(30.0, read=None))
         self.max_failures = max_failures
-        self.connections = 0
+        self.connections = 0  # streams opened
+        self.faults = 0  # connections that failed or broke off
         self._client = Client(credentials, http=self.http)
         self.session = self._client.session
 
@@ -345,4 +346,5 @@ class EventConsumer:
                         if event is not None:
                             yield event
             except httpx.TransportError:
+                self.faults += 1
                 failures += 1
