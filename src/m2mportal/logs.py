@@ -304,6 +304,47 @@ def configure(level: str = "info", fmt: str = "text") -> None:
     _configured = True
 
 
+def emit(std: logging.Logger, level: int, event: str, **fields: Any) -> None:
+    """What ``structlog.get_logger(std.name).info(event, **fields)`` (or another level)
+    writes, for a caller on every request: the same record through the same handlers and
+    formatter, without structlog's per-call work (a bound logger made per call, a walk up
+    the stack for the caller). It applies configure()'s processors, in their order: the
+    level filter, the context variables, level and logger name, the timestamp, redaction
+    (exception fields: an emitted line carries none)."""
+    if not std.isEnabledFor(level):
+        return
+    method = _METHOD_NAMES[level]
+    event_dict: EventDict = {**fields, "event": event}
+    for key, value in structlog.contextvars.get_contextvars().items():
+        event_dict.setdefault(key, value)
+    event_dict["level"] = method
+    event_dict["logger"] = std.name
+    event_dict = redact(std, method, _TIMESTAMP(std, method, event_dict))
+    caller = sys._getframe(1)
+    record = std.makeRecord(
+        std.name,
+        level,
+        caller.f_code.co_filename,
+        caller.f_lineno,
+        event_dict,
+        (),
+        None,
+        caller.f_code.co_name,
+        # What ProcessorFormatter.wrap_for_formatter attaches.
+        {"_logger": std, "_name": method},
+    )
+    std.handle(record)
+
+
+_METHOD_NAMES = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "critical",
+}
+
+
 def configure_once(settings: Settings | None = None) -> None:
     """Configure from the settings unless this process already configured logging."""
     if _configured:

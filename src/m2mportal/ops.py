@@ -45,6 +45,8 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # Each (method, status)'s counter, found once: labels() checks and locks per call.
+        self._counters: dict[tuple[str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,10 +54,15 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         metrics = self.metrics
+        counters = self._counters
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                metrics.requests.labels(scope["method"], str(message["status"])).inc()
+                key = (scope["method"], message["status"])
+                counter = counters.get(key)
+                if counter is None:
+                    counter = counters[key] = metrics.requests.labels(key[0], str(key[1]))
+                counter.inc()
                 metrics.latency.observe(time.perf_counter() - started)
             await send(message)
 

@@ -81,7 +81,7 @@ async def list_sims(call: Call) -> SimPage:
 async def _details(call: Call, kind: str, value: str) -> SimDetails:
     assert call.partner_id is not None
     await call.charge(1)
-    scope = sorted(await call.platform.tree.descendants(call.partner_id))
+    scope = await call.platform.tree.descendants(call.partner_id)
     return await sims.details(
         call.platform.db, call.platform.clock, _api_base(call), kind, value, scope
     )

@@ -7,8 +7,9 @@ windows (the defaults). Each class has one or more moving windows (``"1000/6 min
 call consumes nothing. Testing every window and then taking from them is one indivisible
 step, so two windows act as one and concurrent calls cannot both take the last SIMs:
 
-- embedded default (budgets in process memory): the ``limits`` library's moving windows,
-  read and taken in one synchronous step on the event loop;
+- embedded default (budgets in process memory): ``MemoryWindows``, the same layout as in
+  Redis (a list of calls per window, not of SIMs), read and taken in one synchronous step
+  on the event loop;
 - Redis (budgets shared between processes): one Lua script (``_CHARGE``) tests every
   window, takes the cost from all of them and returns what the ``RateLimit-*`` headers
   need, in one round trip. Redis runs a script alone, so no lock is needed and no process
@@ -22,12 +23,11 @@ import json
 import math
 import re
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from m2mportal.config import Settings
 from m2mportal.domain.errors import ApiError
@@ -217,6 +217,86 @@ def _tightest(states: list[WindowState]) -> Budget:
     return Budget(limit=tightest.item.amount, remaining=tightest.remaining, reset=tightest.reset)
 
 
+class _Window:
+    """One window's calls, oldest first, as (time, SIMs), and the SIMs they hold."""
+
+    __slots__ = ("calls", "seconds", "used")
+
+    def __init__(self, seconds: int) -> None:
+        self.calls: deque[tuple[float, int]] = deque()
+        self.seconds = seconds
+        self.used = 0
+
+
+class MemoryWindows:
+    """Moving windows in process memory, exact: a call is inside a window of ``seconds``
+    while its time is after ``now - seconds`` (as the ``limits`` library's moving window
+    counted it). One entry per call whatever its cost, trimmed as it leaves the window,
+    so a call costs the same for 1 SIM or 1,000 (the library kept an entry per SIM, and
+    started a timer thread to expire them: a third of the limiter's time per call)."""
+
+    # Windows nobody called for this long are dropped whole (their calls have expired).
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._swept = time.monotonic()
+
+    def take(
+        self, key: str, windows: list[RateLimitItem], cost: int, now: float
+    ) -> tuple[bool, list[WindowState]]:
+        """Synchronous on purpose: nothing else runs on the event loop between reading the
+        windows and taking from them, so the read is the test and no lock is needed."""
+        found: list[tuple[_Window | None, WindowState]] = []
+        fits = True
+        for item in windows:
+            seconds = item.get_expiry()
+            window = self._windows.get((key, _window_name(item)))
+            used, oldest = 0, now
+            if window is not None:
+                calls, cutoff = window.calls, now - seconds
+                while calls and calls[0][0] <= cutoff:
+                    window.used -= calls.popleft()[1]
+                used = window.used
+                if calls:
+                    oldest = calls[0][0]
+            # (oldest - now) first: exact for a call made now, so a fresh window reports
+            # its whole length, never a second more from rounding.
+            reset = max(0, math.ceil(oldest - now + seconds))
+            found.append((window, WindowState(item, used, reset)))
+            fits = fits and used + cost <= item.amount
+        if cost == 0 or not fits:
+            return cost == 0, [state for _, state in found]
+        states = []
+        for window, state in found:
+            if window is None:
+                window = _Window(state.item.get_expiry())
+                self._windows[(key, _window_name(state.item))] = window
+            window.calls.append((now, cost))
+            window.used += cost
+            states.append(WindowState(state.item, state.used + cost, state.reset))
+        self._sweep()
+        return True, states
+
+    def clear(self, key: str, windows: list[RateLimitItem]) -> None:
+        for item in windows:
+            self._windows.pop((key, _window_name(item)), None)
+
+    def _sweep(self) -> None:
+        mono = time.monotonic()
+        if mono - self._swept < self.SWEEP_SECONDS:
+            return
+        self._swept = mono
+        now = time.time()
+        for name, window in list(self._windows.items()):
+            if not window.calls or window.calls[-1][0] <= now - window.seconds:
+                del self._windows[name]
+
+
+def _window_name(item: RateLimitItem) -> str:
+    return f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
+
+
 class RateLimiter:
     def __init__(self, settings: Settings, db: Database, tree: PartnerTree) -> None:
         self._db = db
@@ -230,7 +310,7 @@ class RateLimiter:
             self._redis = redis.asyncio.from_url(settings.redis_url)
             self._charge_script = self._redis.register_script(_CHARGE)
         else:
-            self._strategy = MovingWindowRateLimiter(MemoryStorage())
+            self._memory = MemoryWindows()
         self._custom: dict[int, tuple[float, dict[str, list[RateLimitItem]]]] = {}
 
     async def close(self) -> None:
@@ -252,30 +332,7 @@ class RateLimiter:
 
     def _key(self, root: int, limit_class: str, item: RateLimitItem) -> str:
         # The partner in braces: a Redis Cluster would keep a budget's windows together.
-        window = f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
-        return f"{self._prefix}:budget:{{{root}}}:{limit_class}:{window}"
-
-    def _take_in_memory(
-        self, key: str, windows: list[RateLimitItem], cost: int
-    ) -> tuple[bool, list[WindowState]]:
-        # Synchronous on purpose: nothing else runs on the event loop between reading the
-        # windows and taking from them, so the read is the test and no lock is needed.
-        # (The library's asyncio storage hands its expiry scan to a thread on every call:
-        # ~100 us a request.)
-        now = time.time()
-        found = []
-        for item in windows:
-            stats = self._strategy.get_window_stats(item, key)
-            reset = max(0, math.ceil(stats.reset_time - now))
-            found.append(WindowState(item, item.amount - max(0, stats.remaining), reset))
-        if cost == 0 or any(state.used + cost > state.item.amount for state in found):
-            return cost == 0, found
-        for item in windows:
-            self._strategy.hit(item, key, cost=cost)
-        return True, [
-            WindowState(state.item, state.used + cost, state.reset or state.item.get_expiry())
-            for state in found
-        ]
+        return f"{self._prefix}:budget:{{{root}}}:{limit_class}:{_window_name(item)}"
 
     async def _take_in_redis(
         self, root: int, limit_class: str, windows: list[RateLimitItem], cost: int
@@ -291,7 +348,7 @@ class RateLimiter:
             used, oldest = int(reply[2 * index + 1]), reply[2 * index + 2]
             # An empty window has room again a whole window from now (as the library says).
             start = float(oldest) if oldest else now
-            reset = max(0, math.ceil(start + item.get_expiry() - now))
+            reset = max(0, math.ceil(start - now + item.get_expiry()))
             found.append(WindowState(item, used, reset))
         return int(reply[0]) == 1, found
 
@@ -304,8 +361,8 @@ class RateLimiter:
         windows = await self.windows(root, limit_class)
         if self._redis is not None:
             return await self._take_in_redis(root, limit_class, windows, cost)
-        # The library keys a window by its rate too, so the class keeps equal rates apart.
-        return self._take_in_memory(f"{root}:{limit_class}", windows, cost)
+        # A window is keyed by its rate too, so the class keeps equal rates apart.
+        return self._memory.take(f"{root}:{limit_class}", windows, cost, time.time())
 
     async def charge(self, partner_id: int, limit_class: str, cost: int) -> Budget:
         """Take ``cost`` SIMs from the partner's budget, or raise the seed's 403."""
@@ -331,8 +388,7 @@ class RateLimiter:
         if self._redis is not None:
             await self._redis.delete(*(self._key(root, limit_class, item) for item in windows))
             return
-        for item in windows:
-            self._strategy.clear(item, f"{root}:{limit_class}")
+        self._memory.clear(f"{root}:{limit_class}", windows)
 
     async def usage(self, partner_id: int) -> dict[str, list[dict[str, Any]]]:
         answer: dict[str, list[dict[str, Any]]] = {}

@@ -16,6 +16,7 @@ Pure ASGI, like ops.MetricsMiddleware: BaseHTTPMiddleware would cost a task per 
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from m2mportal.logs import Known
+from m2mportal.logs import Known, emit
 
 HEADER = b"x-request-id"
 MAX_ID_CHARS = 128
@@ -32,7 +33,9 @@ _CALLER_KEY = "m2mp.caller"
 # The log field every line of a request gets (structlog's context variables).
 _CONTEXT_FIELD = "request_id"
 
-log = structlog.get_logger("m2mportal.request")
+# Written through logs.emit: the same line as structlog's, at a third of the cost, and
+# nothing at all below the log level (structlog still built its bound logger then).
+log = logging.getLogger("m2mportal.request")
 # What this module writes from its own knowledge is marked Known (not redacted again:
 # redaction was half of a line's cost); a request id the caller sent is redacted.
 _EVENT = Known("request")
@@ -110,9 +113,13 @@ class RequestLog:
 
     @staticmethod
     def _line(scope: Scope, status: int, started: float, rid: str) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         caller: Any = scope.get(_CALLER_KEY)
         method = scope["method"]
-        log.info(
+        emit(
+            log,
+            logging.INFO,
             _EVENT,
             method=_METHODS.get(method, method),
             path=_path_template(scope),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from m2mportal.clock import Clock
 from m2mportal.domain.errors import ApiError
@@ -101,7 +101,7 @@ class RouteTable:
         ]
         self._by_path = {t.path: t for t in self.templates}
 
-    def route(self, path: str, endpoint: Callable[[Request], Awaitable[Response]],
+    def route(self, path: str, endpoint: Callable[[Request], Awaitable[Response]] | ASGIApp,
               method: str, name: str) -> Route:  # fmt: skip
         route = Route(self.prefix + path, endpoint, methods=[method], name=name)
         template = self._by_path[path]

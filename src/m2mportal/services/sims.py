@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import msgspec
+
 from m2mportal.clock import Clock
 from m2mportal.domain.errors import bad_request, not_found
 from m2mportal.domain.identifiers import CHECKS, lookup_value
@@ -28,7 +30,8 @@ from m2mportal.store.database import Database, Row
 
 
 def _month(clock: Clock) -> str:
-    return clock.now().strftime("%Y-%m")
+    now = clock.now()
+    return f"{now.year:04d}-{now.month:02d}"  # strftime("%Y-%m") took 8 us a call
 
 
 def _this_month(row: Row, month: str, column: str) -> int:
@@ -40,8 +43,12 @@ def _ref(id_: Any, name: Any) -> ProfileRef | None:
     return ProfileRef(id=id_, name=name or "") if id_ is not None else None
 
 
+def _json_rows(text: str | None) -> list[list[Any]]:
+    return msgspec.json.decode(text) if text else []
+
+
 async def details(
-    db: Database, clock: Clock, base: str, kind: str, value: str, partner_ids: list[int]
+    db: Database, clock: Clock, base: str, kind: str, value: str, partner_ids: frozenset[int]
 ) -> SimDetails:
     """One SIM by an identifier, searched only among ``partner_ids`` (404 otherwise)."""
     column = sim_store.LOOKUP_COLUMN[kind]
@@ -49,9 +56,6 @@ async def details(
     if row is None:
         raise not_found(f"{kind} {value}: no SIM with this identifier")
     iccid = row["iccid"]
-    extras = await sim_store.options_and_apns(db, iccid)
-    options = [row for row in extras if row["kind"] == "o"]
-    apns = [row for row in extras if row["kind"] == "a"]
     month = _month(clock)
     sim_path = f"{base}/partners/{row['partner_id']}/sims/{iccid}"
     actions = f"{base}/partners/{row['partner_id']}/sims/actions"
@@ -72,17 +76,18 @@ async def details(
         tariff=TariffRef(id=row["tariff_id"], name=row["tariff_name"] or "")
         if row["tariff_id"] is not None
         else None,
-        options=[OptionRef(id=o["id"], name=o["name"], booked_at=o["booked_at"]) for o in options],
+        options=[
+            OptionRef(id=id_, name=name, booked_at=booked_at)
+            for id_, name, booked_at in _json_rows(row["options_json"])
+        ],
         profiles=Profiles(
             limit_profile=_ref(row["limit_profile_id"], row["limit_profile_name"]),
             fraud_profile=_ref(row["fraud_profile_id"], row["fraud_profile_name"]),
             cost_limit_profile=_ref(row["cost_limit_profile_id"], row["cost_limit_profile_name"]),
         ),
         apns=[
-            Apn(
-                name=a["name"], static_ip=a["static_ip"], restriction_status=a["restriction_status"]
-            )
-            for a in apns
+            Apn(name=name, static_ip=static_ip, restriction_status=restriction)
+            for name, static_ip, restriction in _json_rows(row["apns_json"])
         ],
         restriction_status=row["restriction_status"],
         limit_status=row["limit_status"],
