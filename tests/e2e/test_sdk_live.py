@@ -8,6 +8,8 @@ the loop keeps serving. No mocks: tokens, pacing, retries and streams are the re
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -482,3 +484,74 @@ async def test_the_consumer_gets_2000_events_once_across_closes_and_a_restart(
         f"\n{EVENTS} events, {platform.db.dialect}: {consumer.connections} connections,"
         f" {consumer.faults} failed, {consumer.state.repeats} repeats dropped"
     )
+
+
+# --- the SDK stands alone ----------------------------------------------------------------------
+
+# What only the server needs: none of it may be imported by the SDK.
+SERVER_ONLY = (
+    "starlette", "sqlalchemy", "asyncpg", "alembic", "uvicorn", "joserfc", "cryptography",
+    "limits", "redis", "structlog", "prometheus_client", "jinja2", "sqlite3", "typer",
+    "m2mportal.app", "m2mportal.platform", "m2mportal.config", "m2mportal.store",
+    "m2mportal.gateway", "m2mportal.api", "m2mportal.services", "m2mportal.iam",
+    "m2mportal.actions", "m2mportal.operator", "m2mportal.portal",
+)  # fmt: skip
+
+STANDALONE = """
+import json, os, sys
+
+BLOCKED = tuple(os.environ["BLOCKED"].split(","))
+
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if any(name == b or name.startswith(b + ".") for b in BLOCKED):
+            raise ImportError(f"{name} is blocked: the SDK must stand alone")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+
+from m2mportal.client import Client, Credentials
+
+creds = Credentials.from_env()
+out = {}
+with Client(creds) as api:
+    p = creds.partner_id
+    out["partner"] = api.partner(p).partner_id
+    out["sims"] = [s.iccid for s in api.iter_sims(p, size=2)]
+    accepted = api.submit(p, "suspend", out["sims"][:2])
+    out["status"] = api.wait_for_action(p, accepted[0].signup_id, timeout=10).status
+    for event in api.events(os.environ["SUBSCRIPTION"]):
+        out["event"] = [event.type, event.data.signupID]
+        break
+out["loaded"] = sorted(
+    m for m in sys.modules if any(m == b or m.startswith(b + ".") for b in BLOCKED)
+)
+print(json.dumps(out))
+"""
+
+
+async def test_the_sdk_runs_with_the_server_dependencies_blocked(scene: Scene) -> None:
+    creds = scene.creds
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "BLOCKED": ",".join(SERVER_ONLY),
+        "SUBSCRIPTION": scene.subscription,
+        "M2M_BASE_URL": creds.base_url,
+        "M2M_CLIENT_ID": creds.client_id,
+        "M2M_CLIENT_SECRET": creds.client_secret,
+        "M2M_PARTNER_ID": str(scene.partner),
+        "M2M_EVENT_CLIENT_ID": creds.event_client_id or "",
+        "M2M_EVENT_CLIENT_SECRET": creds.event_client_secret or "",
+    }
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", STANDALONE, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(30):
+        stdout, stderr = await child.communicate()
+    assert child.returncode == 0, stderr.decode()
+    out = json.loads(stdout)
+    iccids = sorted(s["iccid"] for s in scene.active + scene.inactive)
+    assert out["partner"] == scene.partner and out["sims"] == iccids
+    assert out["status"] == "Done" and out["event"][0] == "simaction.v1"
+    assert out["loaded"] == []
