@@ -83,6 +83,9 @@ async def test_pages_carry_the_security_headers_and_the_cookie_its_attributes(
         assert "m2mp_portal=" in cookie
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/portal" in cookie
         assert "Secure" not in cookie  # plain http: the browser would drop a Secure cookie
+        unknown = await http.get("/portal/no-such-page")
+        assert unknown.status_code == 404 and "content-security-policy" in unknown.headers
+        assert (await http.get("/portal/static/no-such.js")).status_code == 404
         script = await http.get("/portal/static/portal.js")
         assert script.status_code == 200 and "X-CSRF-Token" in script.text
         assert "content-security-policy" in script.headers

@@ -374,6 +374,10 @@ async def _event_secrets(request: Request, user: PortalUser) -> Any:
     return await applications.event_secrets(_platform(request), user.partner_id)
 
 
+async def _unknown(request: Request) -> Response:
+    return _not_found(request, await _user(request), "There is no such page in the portal.")
+
+
 def routes(platform: Platform) -> list[BaseRoute]:
     """The portal's routes with their full paths (the request log names the template)."""
     https = platform.settings.public_url.startswith("https://")
@@ -406,4 +410,6 @@ def routes(platform: Platform) -> list[BaseRoute]:
             for path, handler, methods in table
         ),
         Mount(PREFIX + "/static", app=static, name="portal-static", middleware=headers),
+        # Last: any other portal path is an HTML 404 with the portal's headers.
+        Route(PREFIX + "/{rest:path}", _unknown, middleware=headers),
     ]
