@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from m2mportal import API_BASE, logs
+from m2mportal.client.cli import api_app
 from m2mportal.config import Settings, SettingsError
 from m2mportal.domain.errors import ApiError
 from m2mportal.models import (
@@ -66,6 +67,8 @@ for sub, name in (
     (demo_app, "demo"),
 ):
     app.add_typer(sub, name=name)
+# The customer's commands over the SDK (m2mportal/client/cli.py), apart from the operator's.
+app.add_typer(api_app, name="api")
 
 JsonOpt = typer.Option(False, "--json", help="Print the result as JSON.")
 

@@ -20,9 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from m2mportal import synthetic
 from m2mportal.app import create_app
+from m2mportal.cli import app
 from m2mportal.client import (
     ApiError,
     AsyncClient,
@@ -555,3 +558,91 @@ async def test_the_sdk_runs_with_the_server_dependencies_blocked(scene: Scene) -
     assert out["partner"] == scene.partner and out["sims"] == iccids
     assert out["status"] == "Done" and out["event"][0] == "simaction.v1"
     assert out["loaded"] == []
+
+
+# --- the customer command line (m2mportal api ...) ---------------------------------------------
+
+
+def _env(creds: Credentials) -> dict[str, str]:
+    return {
+        "M2M_BASE_URL": creds.base_url,
+        "M2M_CLIENT_ID": creds.client_id,
+        "M2M_CLIENT_SECRET": creds.client_secret,
+        "M2M_PARTNER_ID": str(creds.partner_id),
+        "M2M_EVENT_CLIENT_ID": creds.event_client_id or "",
+        "M2M_EVENT_CLIENT_SECRET": creds.event_client_secret or "",
+    }
+
+
+async def _cli(env: dict[str, str], *args: str) -> Result:
+    """``m2mportal api ...`` in a worker thread (the server keeps serving in this loop)."""
+    runner = CliRunner()
+    async with asyncio.timeout(30):
+        return await asyncio.to_thread(runner.invoke, app, ["api", *args], env=env)
+
+
+async def test_the_customer_command_line(scene: Scene, tmp_path: Path) -> None:
+    sim = scene.active[4]
+    await traffic(scene, sim)
+    env = _env(scene.creds)
+    iccids = sorted(s["iccid"] for s in scene.active + scene.inactive)
+
+    listed = await _cli(env, "sims", "list", "--all", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [s["iccid"] for s in json.loads(listed.stdout)] == iccids
+    table = await _cli(env, "sims", "list", "--status", "Inactive")
+    assert table.exit_code == 0 and scene.inactive[0]["iccid"] in table.stdout
+    assert sim["iccid"] not in table.stdout
+
+    shown = await _cli(env, "sims", "show", sim["iccid"], "--json")
+    assert json.loads(shown.stdout)["imsi"] == sim["imsi"]
+    assert "restrictionStatus" in (await _cli(env, "sims", "show", sim["iccid"])).stdout
+    session = await _cli(env, "sims", "session", sim["iccid"], "--json")
+    assert json.loads(session.stdout)["online"] is True
+    history = await _cli(env, "sims", "history", sim["iccid"], "--json")
+    assert [s["volumeUpload"] for s in json.loads(history.stdout)] == [1000]
+    messages = await _cli(env, "sims", "history", sim["iccid"], "--sms")
+    assert messages.exit_code == 0 and "MO" in messages.stdout
+
+    run = await _cli(env, "actions", "run", "suspend", sim["iccid"], "--wait", "--json")
+    assert run.exit_code == 0, run.output
+    (ended,) = json.loads(run.stdout)
+    assert ended["status"] == "Done" and ended["counts"]["done"] == 1
+    signup = str(ended["signupId"])
+    file = tmp_path / "sims.txt"
+    file.write_text(f"{sim['iccid']}\n{scene.inactive[0]['iccid']}\n")
+    dry = await _cli(env, "actions", "run", "unsuspend", "--file", str(file), "--dry-run")
+    assert "would succeed 1, would fail 1" in dry.stdout
+    remarks = await _cli(
+        env, "actions", "run", "modifyremarks", sim["iccid"], "--param",
+        'remarks={"remark1": "from the cli"}', "--wait",
+    )  # fmt: skip
+    assert remarks.exit_code == 0 and "Done" in remarks.stdout, remarks.output
+    shown = await _cli(env, "actions", "show", signup)
+    assert f"action {signup} suspend: Done" in shown.stdout
+    waited = await _cli(env, "actions", "wait", signup, "--json")
+    assert json.loads(waited.stdout)["status"] == "Done"
+    listed_actions = await _cli(env, "actions", "list", "--json")
+    assert [a["action"] for a in json.loads(listed_actions.stdout)] == ["modifyremarks", "suspend"]
+    cancel = await _cli(env, "actions", "cancel", signup)
+    assert cancel.exit_code == 2 and "409 CONFLICT" in cancel.output
+
+    tail = await _cli(env, "events", "tail", scene.subscription, "--count", "2", "--json")
+    assert tail.exit_code == 0, tail.output
+    events = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert [e["type"] for e in events] == ["simaction.v1"] * 2
+
+    # A profile file instead of the environment; no credentials at all is refused by name.
+    profile = tmp_path / "profiles.toml"
+    creds = scene.creds
+    profile.write_text(
+        f'[lab]\nbase_url = "{creds.base_url}"\nclient_id = "{creds.client_id}"\n'
+        f'client_secret = "{creds.client_secret}"\npartner_id = {scene.partner}\n'
+    )
+    by_profile = await _cli(
+        {}, "--profile", "lab", "--profile-file", str(profile), "sims", "show", sim["iccid"],
+        "--json",
+    )  # fmt: skip
+    assert json.loads(by_profile.stdout)["iccid"] == sim["iccid"]
+    missing = await _cli({"HOME": str(tmp_path)}, "sims", "list")
+    assert missing.exit_code == 2 and "M2M_BASE_URL" in missing.output
