@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 import uuid
@@ -646,3 +647,37 @@ async def test_the_customer_command_line(scene: Scene, tmp_path: Path) -> None:
     assert json.loads(by_profile.stdout)["iccid"] == sim["iccid"]
     missing = await _cli({"HOME": str(tmp_path)}, "sims", "list")
     assert missing.exit_code == 2 and "M2M_BASE_URL" in missing.output
+
+
+# --- docs/sdk.md: every Python example runs as printed ----------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def python_examples() -> list[str]:
+    return PYTHON_BLOCK.findall((ROOT / "docs" / "sdk.md").read_text(encoding="utf-8"))
+
+
+def test_the_sdk_document_has_examples() -> None:
+    assert len(python_examples()) >= 6
+
+
+async def test_every_python_example_of_the_sdk_document_runs(scene: Scene) -> None:
+    """Each ```python block of docs/sdk.md in its own interpreter, with the M2M_*
+    variables of the scene's application (the sh blocks run in tests/e2e/test_readme.py)."""
+    await traffic(scene, scene.active[0])
+    env = {"PATH": "/usr/bin:/bin", **_env(scene.creds), "M2M_SUBSCRIPTION_ID": scene.subscription}
+    for example in python_examples():
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", example, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        async with asyncio.timeout(30):
+            stdout, stderr = await child.communicate()
+        assert child.returncode == 0, f"{example}\n{stderr.decode()}"
+        assert stdout.strip(), example
+    # What the examples did shows in the API: the remarks action reached every Active SIM.
+    async with AsyncClient(scene.creds) as api:
+        sim = await api.sim(scene.partner, scene.active[1]["iccid"])
+        assert sim.remarks.remark1 == "sdk"
