@@ -1,19 +1,23 @@
-"""Authenticated GET SIM details against a bare ASGI app, on this machine, in one run.
+"""Authenticated SIM reads against a bare ASGI app, on this machine, in one run.
 
-DESIGN.md budget: the whole path (token check, scope, limit, database read) reaches at
-least 40% of the requests/s of a bare Starlette app returning the same JSON (SQLite), p99
-under 20 ms at 50 connections; on PostgreSQL at least 25%, p99 under 30 ms.
+DESIGN.md budget: the whole path of GET SIM details (token check, scope, limit, database
+read) reaches at least 40% of the requests/s of a bare Starlette app returning the same
+JSON (SQLite), p99 under 20 ms at 50 connections; on PostgreSQL at least 25%, p99 under
+30 ms. Issue 15 adds the SIM list page (keyset, 100 SIMs: at least 20% of the bare app
+returning the same bytes) and POST SIM details (held to the GET's budget).
 
 Both servers run under uvicorn with one worker (uvloop, httptools) on 127.0.0.1 and are
 loaded with `wrk -t2 -c50 --latency`: 3 s warm-up, 6 s measured, rounds interleaved. The
-ratio quoted is the median of the per-round ratios. Every server started is stopped by its
-PID. Needs `wrk` (Debian package).
+ratio quoted is the median of the per-round ratios, the p99 the median of the rounds'
+p99s. Every server started is stopped by its PID. Needs `wrk` (Debian package). The last
+line printed is the result as JSON (`make bench` reads it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -24,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -62,9 +68,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
-    """requests/s and p99 latency in ms."""
+def wrk(
+    url: str, seconds: int, headers: dict[str, str], script: Path | None = None
+) -> tuple[float, float]:
+    """requests/s and p99 latency in ms (``script``: a wrk Lua script, for a POST)."""
     cmd = ["wrk", "-t2", "-c50", f"-d{seconds}s", "--latency", url]
+    if script is not None:
+        cmd += ["-s", str(script)]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -118,22 +128,42 @@ async def prepare(env: dict[str, str]) -> tuple[str, str, str, str]:
     return ids["partner"], ids["iccid"], ids["client_id"], ids["secret"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--warmup", type=int, default=3)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is needed: apt-get install wrk")
+# GET SIM details, a keyset page of the SIM list, POST SIM details.
+CALLS = ("details", "list", "post")
+# Budgets (ratio to the bare app, p99 ms) per call and database; None: no p99 budget.
+BUDGETS: dict[tuple[str, str], tuple[float, float | None]] = {
+    ("details", "sqlite"): (0.40, 20.0),
+    ("details", "postgresql"): (0.25, 30.0),
+    ("post", "sqlite"): (0.40, 20.0),
+    ("post", "postgresql"): (0.25, 30.0),
+    ("list", "sqlite"): (0.20, None),
+    ("list", "postgresql"): (0.20, None),
+}
+
+
+@dataclass
+class Setup:
+    """Both servers up and the call ready: the platform's URL and headers, the bare app's."""
+
+    db: str
+    call: str
+    url: str
+    ref_url: str
+    headers: dict[str, str]
+    script: Path | None
+    body_bytes: int
+    platform_pid: int
+
+
+@contextlib.contextmanager
+def serving(
+    db: str, pg_url: str, call: str = "details", log_level: str = "warning", sims: int = 1000
+) -> Iterator[Setup]:
+    """A scratch database with ``sims`` SIMs, `m2mportal serve` and the bare app on free
+    ports; everything is stopped and removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="m2mp-hot-"))
-    on_postgres = args.db == "postgresql"
-    if on_postgres:
-        db_url = asyncio.run(create_database(args.pg_url))
-    else:
-        db_url = f"sqlite:///{folder}/bench.db"
+    on_postgres = db == "postgresql"
+    db_url = asyncio.run(create_database(pg_url)) if on_postgres else f"sqlite:///{folder}/bench.db"
     port, ref_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -142,14 +172,14 @@ def main() -> None:
         "M2MP_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "M2MP_PROVISIONING_SECONDS": "0",
         "M2MP_LIMITS_DETAILS": HUGE,
-        "M2MP_LOG_LEVEL": "warning",
+        "M2MP_LOG_LEVEL": log_level,
     }
     servers: list[subprocess.Popen[bytes]] = []
     try:
         from m2mportal.store import migrate
 
         migrate.upgrade(db_url)
-        partner, iccid, client_id, secret = asyncio.run(prepare(env))
+        ids = asyncio.run(seed(env, sims))
         platform_proc = subprocess.Popen(
             [sys.executable, "-m", "m2mportal.cli", "serve", "--port", str(port)],
             env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -159,12 +189,29 @@ def main() -> None:
         wait_up(base + "/healthz", platform_proc)
         token = httpx.post(
             base + "/auth/realms/m2m/protocol/openid-connect/token",
-            data={"grant_type": "client_credentials", "client_id": client_id,
-                  "client_secret": secret},
+            data={"grant_type": "client_credentials", "client_id": ids["client_id"],
+                  "client_secret": ids["secret"]},
         ).json()["access_token"]  # fmt: skip
         headers = {"Authorization": f"Bearer {token}"}
-        url = f"{base}{API}/partners/{partner}/sims/{iccid}"
-        sample = httpx.get(url, headers=headers)
+        partner, iccid = ids["partner"], ids["iccid"]
+        script = None
+        if call == "details":
+            path = f"{API}/partners/{partner}/sims/{iccid}"
+            sample = httpx.get(base + path, headers=headers)
+        elif call == "list":
+            # A keyset page of 100 SIMs from the middle of the partner's 1,000.
+            path = f"{API}/partners/{partner}/sims?after={iccid}&size=100"
+            sample = httpx.get(base + path, headers=headers)
+        else:
+            path = f"{API}/partners/{partner}/sims/details"
+            payload = json.dumps({"iccid": iccid})
+            sample = httpx.post(base + path, headers=headers, content=payload.encode())
+            script = folder / "post.lua"
+            script.write_text(
+                'wrk.method = "POST"\n'
+                f"wrk.body = {json.dumps(payload)}\n"
+                'wrk.headers["Content-Type"] = "application/json"\n'
+            )
         assert sample.status_code == 200, sample.text
         ref_env = {**os.environ, "M2MP_BENCH_BODY": sample.text}
         ref_proc = subprocess.Popen(
@@ -174,49 +221,79 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         servers.append(ref_proc)
-        ref_url = f"http://127.0.0.1:{ref_port}{API}/partners/{partner}/sims/{iccid}"
-        wait_up(ref_url, ref_proc)
-        print(f"body {len(sample.content)} bytes; {args.db}; {args.rounds} rounds")
-        if os.environ.get("M2MP_BENCH_PROFILE"):
-            # py-spy on the platform server while wrk loads it (a diagnosis aid).
-            spy = subprocess.Popen(
-                ["py-spy", "record", "-d", "8", "-f", "raw", "-o",
-                 os.environ["M2MP_BENCH_PROFILE"], "-p", str(platform_proc.pid)]
-            )  # fmt: skip
-            wrk(url, 8, headers)
-            spy.wait()
-        ratios, rows = [], []
-        for round_no in range(1, args.rounds + 1):
-            wrk(ref_url, args.warmup, {})
-            ref_rps, ref_p99 = wrk(ref_url, args.seconds, {})
-            wrk(url, args.warmup, headers)
-            rps, p99 = wrk(url, args.seconds, headers)
-            ratios.append(rps / ref_rps)
-            rows.append((ref_rps, ref_p99, rps, p99))
-            print(
-                f"  round {round_no}: bare {ref_rps:8.0f} req/s p99 {ref_p99:6.2f} ms | "
-                f"platform {rps:8.0f} req/s p99 {p99:6.2f} ms | ratio {rps / ref_rps:.2f}"
-            )
-        target, p99_budget = (0.40, 20.0) if args.db == "sqlite" else (0.25, 30.0)
-        ratio = statistics.median(ratios)
-        worst_p99 = max(r[3] for r in rows)
-        print(
-            json.dumps(
-                {
-                    "db": args.db,
-                    "ratio_median": round(ratio, 3),
-                    "platform_p99_ms_max": worst_p99,
-                    "ratio_ok": ratio >= target,
-                    "p99_ok": worst_p99 < p99_budget,
-                }
-            )
-        )
+        ref_url = f"http://127.0.0.1:{ref_port}{path}"
+        wait_up(f"http://127.0.0.1:{ref_port}{API}/partners/{partner}/sims", ref_proc)
+        yield Setup(
+            db=db, call=call, url=base + path, ref_url=ref_url, headers=headers, script=script,
+            body_bytes=len(sample.content), platform_pid=platform_proc.pid,
+        )  # fmt: skip
     finally:
         for proc in servers:
             stop(proc)
         if on_postgres:
-            asyncio.run(drop_database(args.pg_url, db_url))
+            asyncio.run(drop_database(pg_url, db_url))
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def measure(setup: Setup, rounds: int, seconds: int, warmup: int) -> dict[str, object]:
+    """Interleaved rounds, bare app first; the figures and the verdict as a dict."""
+    ratios, rows = [], []
+    for round_no in range(1, rounds + 1):
+        wrk(setup.ref_url, warmup, {}, setup.script)
+        ref_rps, ref_p99 = wrk(setup.ref_url, seconds, {}, setup.script)
+        wrk(setup.url, warmup, setup.headers, setup.script)
+        rps, p99 = wrk(setup.url, seconds, setup.headers, setup.script)
+        ratios.append(rps / ref_rps)
+        rows.append((ref_rps, ref_p99, rps, p99))
+        print(
+            f"  round {round_no}: bare {ref_rps:8.0f} req/s p99 {ref_p99:6.2f} ms | "
+            f"platform {rps:8.0f} req/s p99 {p99:6.2f} ms | ratio {rps / ref_rps:.2f}",
+            flush=True,
+        )
+    target, p99_budget = BUDGETS[(setup.call, setup.db)]
+    ratio = statistics.median(ratios)
+    p99 = statistics.median(r[3] for r in rows)
+    return {
+        "call": setup.call,
+        "db": setup.db,
+        "rounds": rounds,
+        "body_bytes": setup.body_bytes,
+        "bare_rps": round(statistics.median(r[0] for r in rows)),
+        "bare_p99_ms": statistics.median(r[1] for r in rows),
+        "rps": round(statistics.median(r[2] for r in rows)),
+        "p99_ms": p99,
+        "p99_ms_max": max(r[3] for r in rows),
+        "ratio_median": round(ratio, 3),
+        "ratio_budget": target,
+        "p99_budget_ms": p99_budget,
+        "ratio_ok": ratio >= target,
+        "p99_ok": None if p99_budget is None else p99 < p99_budget,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--call", choices=CALLS, default="details")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--log-level", default="warning",
+        help="the platform's M2MP_LOG_LEVEL (info: one request line each, to /dev/null)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    with serving(args.db, args.pg_url, args.call, args.log_level) as setup:
+        print(
+            f"{args.call} on {args.db}: body {setup.body_bytes} bytes; {args.rounds} rounds; "
+            f"log level {args.log_level}",
+            flush=True,
+        )
+        result = measure(setup, args.rounds, args.seconds, args.warmup)
+    print(json.dumps({**result, "log_level": args.log_level}))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from m2mportal.events import asyncapi, streams
 from m2mportal.gateway import errors
 from m2mportal.gateway.endpoints import build_routes
 from m2mportal.gateway.request_log import RequestLog
+from m2mportal.gateway.routing import SegmentRouter
 from m2mportal.iam import endpoints as iam
 from m2mportal.network import generator
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
@@ -92,6 +93,7 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
         lifespan=lifespan,
     )
     errors.install(app, platform.clock)
+    app.router = SegmentRouter(app.router.routes, lifespan=lifespan)
     # A trailing-slash redirect would build its Location from the Host header: 404 instead.
     app.router.redirect_slashes = False
     app.state.platform = platform

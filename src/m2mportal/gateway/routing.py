@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.convertors import PathConvertor
+from starlette.routing import BaseRoute, Match, Route, Router, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from m2mportal.clock import Clock
@@ -187,3 +188,51 @@ class _Unmatched:
         request = Request(scope, receive)
         error = self.table.unmatched(request.method, request.url.path)
         await error_response(self.clock, error)(scope, receive, send)
+
+
+class SegmentRouter(Router):
+    """Starlette's router, trying first only the routes that can take a path of this many
+    segments.
+
+    Starlette asks every route in turn: GET SIM details came seventh, 2-3 us a route, a
+    tenth of the request. A route whose parameters take no ``/`` (every convertor but
+    ``path``) takes paths of exactly its own segment count. The first full match among
+    those routes, in table order, is the first full match of all of them (no other route
+    can match at all), and a full match always wins over a partial one; without one the
+    request goes through Starlette's whole walk (404, 405, mounts), as before.
+    """
+
+    _indexed: tuple[int, int] = (0, -1)
+    _by_segments: dict[int, list[BaseRoute]]
+    _anywhere: list[BaseRoute]
+
+    def _candidates(self, segments: int) -> list[BaseRoute]:
+        if self._indexed != (id(self.routes), len(self.routes)):
+            by_segments: dict[int, list[tuple[int, BaseRoute]]] = {}
+            anywhere: list[tuple[int, BaseRoute]] = []
+            for order, route in enumerate(self.routes):
+                if type(route) is Route and not any(
+                    isinstance(c, PathConvertor) for c in route.param_convertors.values()
+                ):
+                    by_segments.setdefault(route.path.count("/"), []).append((order, route))
+                else:
+                    anywhere.append((order, route))
+            self._by_segments = {
+                count: [route for _, route in sorted([*routes, *anywhere], key=lambda r: r[0])]
+                for count, routes in by_segments.items()
+            }
+            self._anywhere = [route for _, route in anywhere]
+            self._indexed = (id(self.routes), len(self.routes))
+        return self._by_segments.get(segments, self._anywhere)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self._candidates(get_route_path(scope).count("/")):
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.setdefault("router", self)
+                    scope["route"] = route
+                    scope.update(child_scope)
+                    await route.handle(scope, receive, send)
+                    return
+        await super().app(scope, receive, send)
