@@ -21,9 +21,9 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from starlette.convertors import PathConvertor
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.convertors import PathConvertor
 from starlette.routing import BaseRoute, Match, Route, Router, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
