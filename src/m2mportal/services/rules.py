@@ -51,9 +51,7 @@ class _Context:
     # event sequence's row lock, and taking it last keeps one lock order (SIM rows,
     # their counters, pool counters, the sequence), so two ingesting processes on
     # PostgreSQL wait for each other instead of deadlocking.
-    notifications: list[tuple[tuple[str, str], int, dict[str, Any]]] = field(
-        default_factory=list
-    )
+    notifications: list[tuple[tuple[str, str], int, dict[str, Any]]] = field(default_factory=list)
 
 
 async def _publish(ctx: _Context, kind: tuple[str, str], partner_id: int, data: Any) -> None:
@@ -81,6 +79,7 @@ async def evaluate(
         now,
         {pid: (row, rules.decode_rules(row["kind"], row["rules"])) for pid, row in found.items()},
     )
+    counts: list[_Count] = []
     for iccid in sorted(by_sim):  # a fixed order: processes lock SIM rows alike
         row = sims[iccid]
         if not any(row[c] is not None for c in _PROFILE_COLUMNS):
@@ -89,8 +88,19 @@ async def evaluate(
         items = by_sim[iccid]
         await _new_period(ctx, sim, max(u.at for u in items))
         await _fraud(ctx, sim, items)
-        await _limit(ctx, sim, items)
-        await _cost(ctx, sim, items)
+        counts += _counts(ctx, sim, items, "limit_profile_id", rules.LimitRules)
+        counts += _counts(ctx, sim, items, "cost_limit_profile_id", rules.CostRules)
+    # Every SIM counter of the batch in one statement (locked in key order), then only the
+    # levels between a counter's old and new total are judged.
+    totals = await store.add_many(
+        db, sorted((c.sim.row["iccid"], c.month, c.rule, c.total) for c in counts)
+    )
+    for count in counts:
+        after = totals[(count.sim.row["iccid"], count.month, count.rule)]
+        if isinstance(count.spec, rules.LimitRules):
+            await _limit(ctx, count, after)
+        else:
+            await _cost(ctx, count, after)
     await _pools(ctx, sims, by_sim)
     for kind, partner_id, data in ctx.notifications:
         await outbox.publish(db, bus, kind, partner_id, now, data)
@@ -150,55 +160,77 @@ def _by_month(items: list[Usage], amount: Any) -> dict[str, list[tuple[str, floa
     return steps
 
 
-async def _limit(ctx: _Context, sim: _Sim, items: list[Usage]) -> None:
-    found = _rules_of(ctx, sim.row["limit_profile_id"], rules.LimitRules)
+@dataclass
+class _Count:
+    """What a batch adds to one SIM counter of a limit or cost-limit profile in a month."""
+
+    sim: _Sim
+    profile: Row
+    spec: rules.LimitRules | rules.CostRules
+    month: str
+    steps: list[tuple[str, float]]  # (the record's moment, its amount), in order
+
+    @property
+    def rule(self) -> str:
+        kind = "limit" if isinstance(self.spec, rules.LimitRules) else "cost"
+        return f"{kind}:{self.profile['id']}"
+
+    @property
+    def total(self) -> float:
+        return sum(amount for _, amount in self.steps)
+
+
+def _counts(
+    ctx: _Context, sim: _Sim, items: list[Usage], column: str, kind: type[Any]
+) -> list[_Count]:
+    found = _rules_of(ctx, sim.row[column], kind)
     if found is None:
-        return
+        return []
     profile, spec = found
-    rule = f"limit:{profile['id']}"
+    if isinstance(spec, rules.LimitRules):
+        by_month = _by_month(items, lambda u: rules.limit_amount(spec, u))
+    else:
+        by_month = _by_month(items, lambda u: rules.cost_amount(spec, u))
+    return [_Count(sim, profile, spec, month, steps) for month, steps in sorted(by_month.items())]
+
+
+async def _limit(ctx: _Context, count: _Count, after: float) -> None:
+    sim, spec, month = count.sim, count.spec, count.month
+    assert isinstance(spec, rules.LimitRules)
     iccid = sim.row["iccid"]
     current = sim.row["limit_period"] or ""
-    for month, steps in sorted(_by_month(items, lambda u: rules.limit_amount(spec, u)).items()):
-        total = sum(amount for _, amount in steps)
-        after = await store.add(ctx.db, iccid, month, rule, total)
-        for crossing in rules.crossings(after - total, steps, spec.levels, exceed=True):
-            if not await store.fire(ctx.db, iccid, rule, crossing.level, month, ctx.now):
-                continue
-            if month >= current:  # a late record of an older month changes no state
-                status = rules.limit_status_after(sim.limit_status, crossing.level)
-                restriction = spec.restriction if status == rules.ALARM else None
-                await store.set_limit(ctx.db, iccid, status, month, restriction, spec.apn, ctx.now)
-                sim.limit_status = status
-                if restriction is not None and spec.apn is None:
-                    sim.restriction = restriction
-                elif restriction is not None and spec.apn is not None:
-                    sim.apns[spec.apn] = restriction
-            apn_state = sim.apns.get(spec.apn or "", "No Restriction")
-            data = rules.limit_notification(
-                sim.row["partner_id"], iccid, sim.restriction, spec, crossing.level,
-                crossing.value, apn_state,
-            )  # fmt: skip
-            await _publish(ctx, cloudevents.PROFILE, sim.row["partner_id"], data)
+    for crossing in rules.crossings(after - count.total, count.steps, spec.levels, exceed=True):
+        if not await store.fire(ctx.db, iccid, count.rule, crossing.level, month, ctx.now):
+            continue
+        if month >= current:  # a late record of an older month changes no state
+            status = rules.limit_status_after(sim.limit_status, crossing.level)
+            restriction = spec.restriction if status == rules.ALARM else None
+            await store.set_limit(ctx.db, iccid, status, month, restriction, spec.apn, ctx.now)
+            sim.limit_status = status
+            if restriction is not None and spec.apn is None:
+                sim.restriction = restriction
+            elif restriction is not None and spec.apn is not None:
+                sim.apns[spec.apn] = restriction
+        apn_state = sim.apns.get(spec.apn or "", "No Restriction")
+        data = rules.limit_notification(
+            sim.row["partner_id"], iccid, sim.restriction, spec, crossing.level,
+            crossing.value, apn_state,
+        )  # fmt: skip
+        await _publish(ctx, cloudevents.PROFILE, sim.row["partner_id"], data)
 
 
-async def _cost(ctx: _Context, sim: _Sim, items: list[Usage]) -> None:
-    found = _rules_of(ctx, sim.row["cost_limit_profile_id"], rules.CostRules)
-    if found is None:
-        return
-    profile, spec = found
-    rule = f"cost:{profile['id']}"
+async def _cost(ctx: _Context, count: _Count, after: float) -> None:
+    sim, spec, profile = count.sim, count.spec, count.profile
+    assert isinstance(spec, rules.CostRules)
     iccid = sim.row["iccid"]
-    for month, steps in sorted(_by_month(items, lambda u: rules.cost_amount(spec, u)).items()):
-        total = sum(amount for _, amount in steps)
-        after = await store.add(ctx.db, iccid, month, rule, total)
-        for crossing in rules.crossings(after - total, steps, spec.levels, exceed=False):
-            if not await store.fire(ctx.db, iccid, rule, crossing.level, month, ctx.now):
-                continue
-            data = rules.cost_notification(
-                sim.row["partner_id"], dict(sim.row), await _offering(ctx, sim.row, profile),
-                spec, crossing.level, crossing.at, (profile["id"], profile["name"]),
-            )  # fmt: skip
-            await _publish(ctx, cloudevents.COST_LIMIT, sim.row["partner_id"], data)
+    for crossing in rules.crossings(after - count.total, count.steps, spec.levels, exceed=False):
+        if not await store.fire(ctx.db, iccid, count.rule, crossing.level, count.month, ctx.now):
+            continue
+        data = rules.cost_notification(
+            sim.row["partner_id"], dict(sim.row), await _offering(ctx, sim.row, profile),
+            spec, crossing.level, crossing.at, (profile["id"], profile["name"]),
+        )  # fmt: skip
+        await _publish(ctx, cloudevents.COST_LIMIT, sim.row["partner_id"], data)
 
 
 async def _offering(ctx: _Context, row: Row, profile: Row) -> tuple[int, str]:

@@ -9,10 +9,12 @@ other one's insert finds the key taken and does nothing. SQLite has one writer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from m2mportal.store.database import Database, Row
+from m2mportal.store.network import _element, _json_rows
 
 
 async def _returning(db: Database, sql: str, params: dict[str, Any]) -> Any:
@@ -56,18 +58,24 @@ async def tariffs(db: Database, ids: Sequence[int]) -> dict[int, str]:
     return {row["id"]: row["name"] for row in rows}
 
 
-async def add(db: Database, subject: str, period: str, rule: str, amount: float) -> float:
-    """Adds to a counter (made at 0 the first time) and answers its new value; the row
-    stays locked until the transaction ends. In a transaction."""
-    value = await _returning(
-        db,
+async def add_many(
+    db: Database, rows: Sequence[tuple[str, str, str, float]]
+) -> dict[tuple[str, str, str], float]:
+    """Adds ``(subject, period, rule, amount)`` to their counters (made at 0 the first
+    time) in one statement and answers each one's new value; the rows stay locked, in the
+    order given, until the transaction ends. In a transaction."""
+    if not rows:
+        return {}
+    subject, period, rule, amount = (_element(db, i) for i in range(4))
+    found = await db.fetch_all(
         "INSERT INTO rule_counters (subject, period, rule, value)"
-        " VALUES (:subject, :period, :rule, :amount)"
-        " ON CONFLICT (subject, period, rule) DO UPDATE"
-        " SET value = rule_counters.value + excluded.value RETURNING value AS found",
-        {"subject": subject, "period": period, "rule": rule, "amount": amount},
+        f" SELECT {subject}, {period}, {rule}, CAST({amount} AS DOUBLE PRECISION)"
+        f" FROM {_json_rows(db)} WHERE true ON CONFLICT (subject, period, rule) DO UPDATE"
+        " SET value = rule_counters.value + excluded.value"
+        " RETURNING subject, period, rule, value",
+        {"rows": json.dumps([list(row) for row in rows])},
     )
-    return float(value)
+    return {(r["subject"], r["period"], r["rule"]): float(r["value"]) for r in found}
 
 
 async def add_pool(
