@@ -176,7 +176,8 @@ ENDPOINTS: list[Endpoint] = [
         " (sessions or volume per period, two levels), `fraud` (device or location fraud) or"
         " `costLimit` (SMS or voice cost, two levels); `rules` as in docs/api.md.",
         request_example=ex.NEW_PROFILE, response_example={**ex.CATALOG_ITEM, "id": 3,
-                                                           "name": "Standard session limit"}),
+                                                           "name": "Standard session limit"},
+        body_schema=rules.PROFILE_SCHEMA),
     _op("PUT", "/partners/{partnerId}/limits", h.set_limits,
         "Set a partner's rate limits per class", body=LimitsBody, response=dict[str, list[str]],
         description="Replaces the rate limits of the given classes (`actions`, `details`,"

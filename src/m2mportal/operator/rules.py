@@ -4,15 +4,36 @@ against a state without producing the traffic. Rules in services/rules.py."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
+from m2mportal.domain import rules as domain_rules
 from m2mportal.domain.errors import bad_request
 from m2mportal.domain.identifiers import check_iccid
 from m2mportal.gateway.endpoints import Call
 from m2mportal.models import Model
 from m2mportal.services import rules
+
+
+def _shape(rules_type: type[Any], empty: bool) -> dict[str, Any]:
+    schema: dict[str, Any] = msgspec.json.schema(rules_type)["$defs"][rules_type.__name__]
+    # Profiles without rules (they never fire) stay valid where the shape needs fields.
+    return {"anyOf": [{"type": "object", "maxProperties": 0}, schema]} if empty else schema
+
+
+# What a profile's ``rules`` look like per ``kind`` (domain/rules.py; CONTRACT 11.1); the
+# service refuses levels that do not ascend, which a JSON schema cannot say.
+PROFILE_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"properties": {"kind": {"const": kind}, "rules": _shape(shape, empty)}}
+        for kind, shape, empty in (
+            ("limit", domain_rules.LimitRules, True),
+            ("fraud", domain_rules.FraudRules, False),
+            ("costLimit", domain_rules.CostRules, True),
+        )
+    ]
+}
 
 LimitStatus = Literal["OK", "Warning", "Alarm", "Overridden"]
 FraudStatus = Literal["OK", "Device Fraud", "Location Fraud"]
