@@ -4,17 +4,23 @@ resume point and de-duplication, credentials (the live behaviour: tests/e2e/test
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
+import httpx
 import msgspec
 import pytest
 
-from m2mportal.client import Credentials, GenericEvent, SimActionEvent
+from m2mportal.api.routes import ENDPOINTS
+from m2mportal.client import Credentials, GenericEvent, SimActionEvent, engine
+from m2mportal.client import endpoints as ep
 from m2mportal.client.config import ConfigError
 from m2mportal.client.endpoints import action, camel, sims
+from m2mportal.client.engine import Req, Send, Session
 from m2mportal.client.events import EventState, reconnect_pause
 from m2mportal.client.pacing import MARGIN_S, Pacer, Window, parse_rate
 from m2mportal.client.paging import next_page
+from m2mportal.domain.actions import CATALOGUE
 from m2mportal.events import samples
 from m2mportal.models import SimPage
 
@@ -171,3 +177,78 @@ def test_credentials_from_the_environment_and_a_profile(tmp_path: Path) -> None:
     assert Credentials.from_profile("x", profile).token_endpoint == "https://idp/token"
     with pytest.raises(ConfigError, match=r"no profile \[y\]"):
         Credentials.from_profile("y", profile)
+
+
+def _sdk_requests() -> list[Req[object]]:
+    """One request of every SDK method, with placeholder ids (partner 1, signupId 2,
+    transactionId 3, ICCID ``ICCID``, action ``{action}``)."""
+    p = 1
+    return [
+        ep.partner(p), ep.api_usage(p), ep.pools_usage(p), ep.sims(p), ep.sim(p, "ICCID"),
+        ep.sim_by(p, imsi="1"), ep.session(p, "ICCID"), ep.session_by(p, msisdn="1"),
+        ep.session_history(p, "ICCID"), ep.session_history(p, msisdn="1"),
+        ep.sms_history(p, "ICCID"), ep.sms_history(p, msisdn="1"),
+        ep.send_sms(p, "ICCID", "hi"), ep.send_sms(p, None, "hi", msisdn="1"),
+        ep.hlr_check(p, "ICCID"), ep.hlr_check(p, msisdn="1"),
+        ep.hlr_reset(p, "ICCID"), ep.hlr_reset(p, msisdn="1"),
+        ep.action(p, "{action}", ["ICCID"], {}, None), ep.dry_run(p, "{action}", ["ICCID"], {}),
+        ep.action_status(p, 2), ep.cancel_action(p, 2), ep.actions(p),
+        ep.transfer(p, 3), ep.decide_transfer(p, 3, "Accepted"), ep.order(p, 1, 1),
+    ]  # fmt: skip
+
+
+def _template(path: str) -> str:
+    path = path.replace("/partners/1", "/partners/{partnerId}").replace("/ICCID", "/{iccid}")
+    path = re.sub(r"/simtransfer/3$", "/simtransfer/{transactionId}", path)
+    return re.sub(r"/actions/2$", "/actions/{signupId}", path)
+
+
+def test_the_sdk_has_a_method_for_every_customer_endpoint() -> None:
+    """Every route of the customer API (the route table the OpenAPI document comes from)
+    is sent by some SDK method; the action POSTs by ``run_action``/``submit``. A new
+    endpoint fails here until m2mportal/client has its method (and docs/sdk.md its row)."""
+    sent = {(req.method, _template(req.path)) for req in _sdk_requests()}
+    catalogue = {spec.path for spec in CATALOGUE}
+    missing = []
+    for endpoint in ENDPOINTS:
+        path = endpoint.path
+        action_path = re.fullmatch(r"/partners/\{partnerId\}/sims/actions/(\w+)", path)
+        if endpoint.method == "POST" and action_path and action_path.group(1) in catalogue:
+            path = "/partners/{partnerId}/sims/actions/{action}"
+        if (endpoint.method, path) not in sent:
+            missing.append(f"{endpoint.method} {endpoint.path}")
+    assert missing == []
+
+
+def test_tokens_are_renewed_before_they_expire(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token is fetched once, kept, and fetched again 30 s before it expires (or at a
+    fifth of a short lifetime) without waiting for a 401."""
+    clock = [1000.0]
+    monkeypatch.setattr(engine, "now", lambda: clock[0])
+    session = Session(Credentials("https://api.example", "c", "s3cr3t"))
+
+    def fetch(lifetime: int, token: str) -> str | None:
+        steps = engine.token_exchange(session)
+        try:
+            step = next(steps)
+        except StopIteration as kept:
+            assert isinstance(kept.value, str)
+            return None  # no request: the token in hand is still good
+        assert isinstance(step, Send) and step.data is not None
+        assert step.url == "https://api.example/auth/realms/m2m/protocol/openid-connect/token"
+        assert step.data["grant_type"] == "client_credentials"
+        answer = httpx.Response(200, json={"access_token": token, "expires_in": lifetime})
+        with pytest.raises(StopIteration) as done:
+            steps.send(answer)
+        value: str = done.value.value
+        return value
+
+    assert fetch(300, "first") == "first"
+    clock[0] += 269.0
+    assert fetch(300, "unused") is None and session.token == "first"
+    clock[0] += 1.0  # 30 s before the end
+    assert fetch(10, "second") == "second"
+    clock[0] += 7.9  # a 10 s token is renewed 2 s before its end
+    assert fetch(10, "unused") is None
+    clock[0] += 0.1
+    assert fetch(10, "third") == "third"

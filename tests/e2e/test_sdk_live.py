@@ -681,3 +681,16 @@ async def test_every_python_example_of_the_sdk_document_runs(scene: Scene) -> No
     async with AsyncClient(scene.creds) as api:
         sim = await api.sim(scene.partner, scene.active[1]["iccid"])
         assert sim.remarks.remark1 == "sdk"
+
+
+async def test_a_token_the_server_no_longer_accepts_is_renewed_once(scene: Scene) -> None:
+    """The server's clock jumps past the token's expiry: the next call's 401 makes the
+    client fetch a new token and repeat the call, and the caller sees only the answer."""
+    statuses = Statuses()
+    http = httpx.AsyncClient(timeout=30.0, event_hooks={"response": [statuses]})
+    async with http, AsyncClient(scene.creds, http=http) as api:
+        assert (await api.partner(scene.partner)).partner_id == scene.partner
+        scene.world.platform.clock.advance(600)
+        assert (await api.partner(scene.partner)).partner_id == scene.partner
+    # token, partner, 401, token, partner
+    assert statuses.codes == [200, 200, 401, 200, 200]
