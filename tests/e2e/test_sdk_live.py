@@ -694,3 +694,37 @@ async def test_a_token_the_server_no_longer_accepts_is_renewed_once(scene: Scene
         assert (await api.partner(scene.partner)).partner_id == scene.partner
     # token, partner, 401, token, partner
     assert statuses.codes == [200, 200, 401, 200, 200]
+
+
+class LoseFirstAnswer(httpx.AsyncBaseTransport):
+    """Sends every request; the first answer to an action POST is lost on the way back
+    (the server did the work, the client sees a broken connection)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.keys: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await self.inner.handle_async_request(request)
+        if request.method == "POST" and "/sims/actions/" in request.url.path:
+            self.keys.append(request.headers["Idempotency-Key"])
+            if len(self.keys) == 1:
+                await answer.aread()
+                await answer.aclose()
+                raise httpx.ReadError("connection reset", request=request)
+        return answer
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_an_action_repeated_after_a_lost_answer_starts_once(scene: Scene) -> None:
+    p, iccid = scene.partner, scene.active[5]["iccid"]
+    transport = LoseFirstAnswer()
+    http = httpx.AsyncClient(transport=transport, timeout=30.0)
+    async with http, AsyncClient(scene.creds, http=http) as api:
+        accepted = await api.run_action(p, "suspend", [iccid])
+        listed = [a.signup_id async for a in api.iter_actions(p)]
+    # Sent twice with one key; the server answered the repeat with the first signupId.
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1]
+    assert listed == [accepted.signup_id]
