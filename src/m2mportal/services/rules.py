@@ -54,7 +54,7 @@ class _Context:
     notifications: list[tuple[tuple[str, str], int, dict[str, Any]]] = field(default_factory=list)
 
 
-async def _publish(ctx: _Context, kind: tuple[str, str], partner_id: int, data: Any) -> None:
+def _notify(ctx: _Context, kind: tuple[str, str], partner_id: int, data: Any) -> None:
     ctx.notifications.append((kind, partner_id, data))
 
 
@@ -145,7 +145,7 @@ async def _fraud(ctx: _Context, sim: _Sim, items: list[Usage]) -> None:
                     sim.row["partner_id"], sim.row["iccid"], sim.restriction, barring,
                     allowed, detected,
                 )  # fmt: skip
-                await _publish(ctx, cloudevents.PROFILE, sim.row["partner_id"], data)
+                _notify(ctx, cloudevents.PROFILE, sim.row["partner_id"], data)
             return
         if usage.imei:
             known = usage.imei[:14]
@@ -216,7 +216,7 @@ async def _limit(ctx: _Context, count: _Count, after: float) -> None:
             sim.row["partner_id"], iccid, sim.restriction, spec, crossing.level,
             crossing.value, apn_state,
         )  # fmt: skip
-        await _publish(ctx, cloudevents.PROFILE, sim.row["partner_id"], data)
+        _notify(ctx, cloudevents.PROFILE, sim.row["partner_id"], data)
 
 
 async def _cost(ctx: _Context, count: _Count, after: float) -> None:
@@ -230,7 +230,7 @@ async def _cost(ctx: _Context, count: _Count, after: float) -> None:
             sim.row["partner_id"], dict(sim.row), await _offering(ctx, sim.row, profile),
             spec, crossing.level, crossing.at, (profile["id"], profile["name"]),
         )  # fmt: skip
-        await _publish(ctx, cloudevents.COST_LIMIT, sim.row["partner_id"], data)
+        _notify(ctx, cloudevents.COST_LIMIT, sim.row["partner_id"], data)
 
 
 async def _offering(ctx: _Context, row: Row, profile: Row) -> tuple[int, str]:
@@ -280,7 +280,7 @@ async def _pools(ctx: _Context, sims: Mapping[str, Row], by_sim: dict[str, list[
                     pool["partner_id"], pool["name"], pool["offering_name"], offering_id, kind,
                     crossing.level, levels[crossing.level - 1], crossing.at,
                 )  # fmt: skip
-                await _publish(ctx, cloudevents.POOL_LIMIT, pool["partner_id"], data)
+                _notify(ctx, cloudevents.POOL_LIMIT, pool["partner_id"], data)
 
 
 # --- the operator's direct setting of a SIM's state ----------------------------------------
