@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit audit lock bench-inventory clean
+.PHONY: install run test lint unit audit lock bench bench-inventory clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ lock:
 	$(BIN)/python -m tests.guards.audit lock $(VENV)/lock-report.json
 
 test: lint unit audit
+
+# Every benchmark (hot path on SQLite and PostgreSQL, inventory at 1,000,000 SIMs, a
+# 1,000-SIM action, 2,000 streams, the limiter), one table against references measured in
+# the same run (docs/benchmarks.md). Needs wrk, PostgreSQL and Redis on loopback
+# (M2MP_BENCH_PG_URL, M2MP_BENCH_REDIS_URL); BENCH_ARGS="--only hot --quick" for a try.
+bench: install
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 bench-inventory: install
 	$(BIN)/python bench/inventory.py

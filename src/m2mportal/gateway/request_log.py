@@ -48,25 +48,24 @@ class _RandomIds:
     time: uuid4 made a system call and a UUID object per request (3% of GET SIM details)."""
 
     def __init__(self) -> None:
-        self._pool = b""
+        self._pool = ""
         self._at = 0
         # A forked child must not hand out the ids its parent holds.
         os.register_at_fork(after_in_child=self._drop)
 
     def _drop(self) -> None:
-        self._pool, self._at = b"", 0
+        self._pool, self._at = "", 0
 
     def new(self) -> str:
         if self._at >= len(self._pool):
-            self._pool, self._at = os.urandom(4096), 0
-        value = int.from_bytes(self._pool[self._at : self._at + 16], "big")
-        self._at += 16
-        # The variant (RFC 4122) and version (4) bits, as uuid.UUID(version=4) sets them.
-        value = (value & ~(0xC000 << 48)) | (0x8000 << 48)
-        value = (value & ~(0xF000 << 64)) | (4 << 76)
-        return f"{value:032x}"
+            self._pool, self._at = os.urandom(4096).hex(), 0
+        h = self._pool[self._at : self._at + 32]
+        self._at += 32
+        # The version (4) and variant (RFC 4122: 10xx) digits, as uuid.UUID(version=4) sets.
+        return f"{h[:12]}4{h[13:16]}{_VARIANT[h[16]]}{h[17:]}"
 
 
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 _ids = _RandomIds()
 
 

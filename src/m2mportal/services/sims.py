@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
@@ -135,21 +136,32 @@ def selector_of(raw: dict[str, Any]) -> tuple[str, str]:
     return kind, value
 
 
+_LIST_ORDER = (
+    "iccid", "euiccid", "imsi", "msisdn", "imei", "status", "productive", "partner_id",
+    "tariff_id", "tariff_name", "activation_date", "usage_month", "data_bytes",
+)  # fmt: skip
+assert _LIST_ORDER == sim_store.LIST_FIELDS, "_entry unpacks the store's list columns"
+
+
 def _entry(row: Row, month: str) -> SimListEntry:
+    # By position (the store's LIST_FIELDS): 100 rows a page, 13 names each. A row of
+    # either driver (sqlite3.Row, asyncpg Record) iterates its values, not its names.
+    values = cast("Sequence[Any]", row)
+    (iccid, euiccid, imsi, msisdn, imei, status, productive, partner_id, tariff_id,
+     tariff_name, activation_date, usage_month, data_bytes) = values  # fmt: skip
     return SimListEntry(
-        iccid=row["iccid"],
-        euiccid=row["euiccid"],
-        imsi=row["imsi"],
-        msisdn=row["msisdn"],
-        imei=row["imei"],
-        status=row["status"],
-        productive=bool(row["productive"]),
-        partner_id=row["partner_id"],
-        tariff=TariffRef(id=row["tariff_id"], name=row["tariff_name"] or "")
-        if row["tariff_id"] is not None
-        else None,
-        activation_date=row["activation_date"],
-        data_consumption=_this_month(row, month, "data_bytes"),
+        iccid=iccid,
+        euiccid=euiccid,
+        imsi=imsi,
+        msisdn=msisdn,
+        imei=imei,
+        status=status,
+        productive=bool(productive),
+        partner_id=partner_id,
+        tariff=TariffRef(id=tariff_id, name=tariff_name or "") if tariff_id is not None else None,
+        activation_date=activation_date,
+        # Counters hold the month named in usage_month; an older month reads as zero.
+        data_consumption=int(data_bytes or 0) if usage_month == month else 0,
     )
 
 

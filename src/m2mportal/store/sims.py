@@ -19,6 +19,13 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "voice_seconds", "session_count", "last_session_at", "created_at", "updated_at",
 )  # fmt: skip
 
+# The list's columns, in this order: a page's rows are read by position (sqlite3.Row finds
+# a name by comparing it with each column name in turn; 13 names of 100 rows were a fifth
+# of the list's time, and making dicts of them no less).
+LIST_FIELDS = (
+    "iccid", "euiccid", "imsi", "msisdn", "imei", "status", "productive", "partner_id",
+    "tariff_id", "tariff_name", "activation_date", "usage_month", "data_bytes",
+)  # fmt: skip
 _LIST_COLUMNS = (
     "s.iccid, s.euiccid, s.imsi, s.msisdn, s.imei, s.status, s.productive, s.partner_id,"
     " s.tariff_id, t.name AS tariff_name, s.activation_date, s.usage_month, s.data_bytes"
@@ -128,6 +135,7 @@ _REMARKS_INDEX = "ix_sims_partner_id_iccid_remarks_search"
 async def list_page(
     db: Database, flt: SimFilter, limit: int, offset: int = 0, after: str | None = None
 ) -> list[Row]:
+    """A page of SIMs, each row holding LIST_FIELDS in that order."""
     if db.dialect == "sqlite" and _by_partner(flt):
         return await _list_by_partner(db, flt, limit, offset, after)
     where, params = _where(db, flt)
