@@ -3,6 +3,7 @@ resume point and de-duplication, credentials (the live behaviour: tests/e2e/test
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from pathlib import Path
@@ -12,7 +13,16 @@ import msgspec
 import pytest
 
 from m2mportal.api.routes import ENDPOINTS
-from m2mportal.client import Credentials, GenericEvent, SimActionEvent, engine
+from m2mportal.client import (
+    AsyncClient,
+    AsyncEventConsumer,
+    Client,
+    Credentials,
+    EventConsumer,
+    GenericEvent,
+    SimActionEvent,
+    engine,
+)
 from m2mportal.client import endpoints as ep
 from m2mportal.client.config import ConfigError
 from m2mportal.client.endpoints import action, camel, sims
@@ -252,3 +262,21 @@ def test_tokens_are_renewed_before_they_expire(monkeypatch: pytest.MonkeyPatch) 
     assert fetch(10, "unused") is None
     clock[0] += 0.1
     assert fetch(10, "third") == "third"
+
+
+@pytest.mark.parametrize(
+    ("blocking", "asynchronous"), [(Client, AsyncClient), (EventConsumer, AsyncEventConsumer)]
+)
+def test_the_blocking_and_the_async_client_have_the_same_methods(
+    blocking: type, asynchronous: type
+) -> None:
+    """Same public methods with the same parameters (sync.py mirrors aio.py by hand)."""
+
+    def methods(cls: type) -> dict[str, list[str]]:
+        return {
+            name: list(inspect.signature(member).parameters)
+            for name, member in inspect.getmembers(cls, inspect.isfunction)
+            if not name.startswith("_") and name not in ("aclose", "close")
+        }
+
+    assert methods(blocking) == methods(asynchronous)

@@ -14,7 +14,14 @@ from m2mportal.client import endpoints as ep
 from m2mportal.client import engine
 from m2mportal.client.config import Credentials
 from m2mportal.client.engine import ApiError, Exchange, Req, Send, Session, Wait
-from m2mportal.client.events import JSON_LINES, STREAM_PATH, Event, EventState, reconnect_pause
+from m2mportal.client.events import (
+    JSON_LINES,
+    STREAM_PATH,
+    STREAM_TIMEOUT,
+    Event,
+    EventState,
+    reconnect_pause,
+)
 from m2mportal.client.paging import FINAL_STATUSES, chunks, next_page
 from m2mportal.client.progress import ActionProgress
 from m2mportal.domain.pools import PoolsUsage
@@ -341,7 +348,7 @@ class AsyncEventConsumer:
                 headers["Last-Event-ID"] = self.state.last_event_id
             try:
                 async with self.http.stream(
-                    "GET", url + self.subscription_id, headers=headers
+                    "GET", url + self.subscription_id, headers=headers, timeout=STREAM_TIMEOUT
                 ) as answer:
                     self.connections += 1
                     if answer.status_code != 200:

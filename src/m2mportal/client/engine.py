@@ -256,7 +256,9 @@ def call(session: Session, req: Req[T]) -> Exchange[T]:
                 assert isinstance(answer, httpx.Response)
                 session.pacer.charged(req.rate_class, charge, answer.headers, at)
             elif isinstance(answer, httpx.Response) and is_limit_exceeded(answer):
-                session.pacer.refused(req.rate_class, charge, retry_after(answer), at)
+                session.pacer.refused(
+                    req.rate_class, charge, retry_after(answer), at, answer.headers
+                )
             elif isinstance(answer, httpx.TransportError):
                 # It may have reached the server: keep counting it (the safe side).
                 pass

@@ -16,6 +16,7 @@ import random
 from collections import OrderedDict
 from typing import Any
 
+import httpx
 import msgspec
 
 from m2mportal.events.schemas import (
@@ -38,6 +39,9 @@ __all__ = [
 
 STREAM_PATH = "/events/v1/sse"
 JSON_LINES = "application/stream+json"
+# A stream may stay silent until the server ends it (60 s by default): waiting longer than
+# that for the next line is what tells a dead connection from a quiet one.
+STREAM_TIMEOUT = httpx.Timeout(30.0, read=90.0)
 TYPES: dict[str, type[CloudEvent]] = {
     "simaction.v1": SimActionEvent,
     "profilenotification.v1": ProfileNotificationEvent,

@@ -119,13 +119,10 @@ class Pacer:
         charge.at = now
         budget = self.budget(rate_class)
         limit, remaining = _int(headers, "ratelimit-limit"), _int(headers, "ratelimit-remaining")
-        reset = _int(headers, "ratelimit-reset")
         if limit is None or remaining is None:
             return
-        if budget.windows is None and reset is not None:
-            # No window lengths known (the deployment has no apiusage): the reset is a
-            # lower bound of the window; 403s correct the rest.
-            budget.windows = [Window(limit, float(max(reset, 1)))]
+        if budget.windows is None:
+            self._window_from(budget, headers)
         for window in budget.windows or ():
             if window.amount == limit:
                 ours = window.amount - self.budget(rate_class).used(window, now)
@@ -133,13 +130,30 @@ class Pacer:
                     budget.charges.append(Charge(now, ours - remaining))
                 break
 
-    def refused(self, rate_class: str, charge: Charge, retry_after: float, now: float) -> None:
+    def refused(
+        self,
+        rate_class: str,
+        charge: Charge,
+        retry_after: float,
+        now: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """The seed's 403 "Limit exceeded": nothing was taken; wait ``Retry-After`` and
         learn the budget again before the next call."""
         self.release(rate_class, charge)
         budget = self.budget(rate_class)
         budget.blocked_until = max(budget.blocked_until, now + retry_after)
         budget.stale = True
+        if budget.windows is None:
+            self._window_from(budget, headers or {})
+
+    @staticmethod
+    def _window_from(budget: ClassBudget, headers: Mapping[str, str]) -> None:
+        """No window lengths known (the deployment has no apiusage): the tighter window's
+        limit, and its reset as a lower bound of its length; 403s correct the rest."""
+        limit, reset = _int(headers, "ratelimit-limit"), _int(headers, "ratelimit-reset")
+        if limit is not None and reset is not None:
+            budget.windows = [Window(limit, float(max(reset, 1)))]
 
     def learn(self, usage: Mapping[str, Any], now: float) -> None:
         """From ``GET .../apiusage``: ``{"limits": {class: [{limit, used, resetSeconds}]}}``."""

@@ -1,6 +1,7 @@
 """The blocking client (httpx.Client): aio.py's API line for line, without ``await``.
 
-Kept in step with aio.py by hand; tests/client run the same scenarios through both."""
+Kept in step with aio.py (tests/test_client_rules.py compares their methods; the live tests
+run every endpoint through both)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from m2mportal.client import endpoints as ep
 from m2mportal.client import engine
 from m2mportal.client.config import Credentials
 from m2mportal.client.engine import ApiError, Exchange, Req, Send, Session, Wait
-from m2mportal.client.events import JSON_LINES, STREAM_PATH, Event, EventState, reconnect_pause
+from m2mportal.client.events import (
+    JSON_LINES,
+    STREAM_PATH,
+    STREAM_TIMEOUT,
+    Event,
+    EventState,
+    reconnect_pause,
+)
 from m2mportal.client.paging import FINAL_STATUSES, chunks, next_page
 from m2mportal.client.progress import ActionProgress
 from m2mportal.domain.pools import PoolsUsage
@@ -329,7 +337,9 @@ class EventConsumer:
             if self.state.last_event_id:
                 headers["Last-Event-ID"] = self.state.last_event_id
             try:
-                with self.http.stream("GET", url + self.subscription_id, headers=headers) as answer:
+                with self.http.stream(
+                    "GET", url + self.subscription_id, headers=headers, timeout=STREAM_TIMEOUT
+                ) as answer:
                     self.connections += 1
                     if answer.status_code != 200:
                         answer.read()
