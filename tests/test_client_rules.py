@@ -26,7 +26,7 @@ from m2mportal.client import (
 from m2mportal.client import endpoints as ep
 from m2mportal.client.config import ConfigError
 from m2mportal.client.endpoints import action, camel, sims
-from m2mportal.client.engine import Req, Send, Session
+from m2mportal.client.engine import BudgetError, Req, Send, Session, Wait
 from m2mportal.client.events import EventState, reconnect_pause
 from m2mportal.client.pacing import MARGIN_S, Pacer, Window, parse_rate
 from m2mportal.client.paging import next_page
@@ -280,3 +280,15 @@ def test_the_blocking_and_the_async_client_have_the_same_methods(
         }
 
     assert methods(blocking) == methods(asynchronous)
+
+
+def test_a_wait_longer_than_max_wait_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "now", lambda: 0.0)
+    session = Session(Credentials("https://api.example", "c", "s3cr3t"), max_wait=60.0)
+    session.pacer.learn(usage(sms=[("30 per 1 hour", 30, 30, 1800)]), now=0.0)
+    steps = engine.pace(session, ep.send_sms(1, "ICCID", "hi"))
+    with pytest.raises(BudgetError, match="in 1800 s"):
+        next(steps)
+    session.max_wait = None
+    step = next(engine.pace(session, ep.send_sms(1, "ICCID", "hi")))
+    assert isinstance(step, Wait) and step.seconds == pytest.approx(1800 + MARGIN_S)

@@ -113,6 +113,9 @@ class Session:
     usage_resource: bool = True
     max_retries: int = 5
     max_limit_waits: int = 100
+    # Longest wait for budget room before giving up with BudgetError (None: as long as
+    # it takes; the sms class may need most of an hour).
+    max_wait: float | None = None
 
     @property
     def api_url(self) -> str:
@@ -220,6 +223,11 @@ def pace(session: Session, req: Req[Any]) -> Exchange[Charge]:
             )
         if wait <= 0:
             return pacer.reserve(req.rate_class, req.cost, now())
+        if session.max_wait is not None and wait > session.max_wait:
+            raise BudgetError(
+                f"the {req.rate_class} budget has room for {req.cost} SIMs in {wait:.0f} s,"
+                f" more than max_wait ({session.max_wait:.0f} s)"
+            )
         yield Wait(wait)
 
 
@@ -259,11 +267,9 @@ def call(session: Session, req: Req[T]) -> Exchange[T]:
                 session.pacer.refused(
                     req.rate_class, charge, retry_after(answer), at, answer.headers
                 )
-            elif isinstance(answer, httpx.TransportError):
-                # It may have reached the server: keep counting it (the safe side).
-                pass
-            else:
+            elif not isinstance(answer, httpx.TransportError):
                 session.pacer.release(req.rate_class, charge)
+            # After a network error the call may have reached the server: it stays counted.
         if isinstance(answer, httpx.TransportError):
             failures += 1
             if not (req.retry_safe or key) or failures > session.max_retries:

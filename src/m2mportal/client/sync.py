@@ -58,7 +58,8 @@ T = TypeVar("T")
 class Client:
     """The customer API of one application. ``credentials`` (or ``base_url``,
     ``client_id``, ``client_secret``, ``token_url``) say where and who; tokens, pacing,
-    retries and idempotency keys are handled for every call."""
+    retries and idempotency keys are handled for every call. A call waits for budget
+    room as long as it takes, or at most ``max_wait`` seconds (then ``BudgetError``)."""
 
     def __init__(
         self,
@@ -66,10 +67,11 @@ class Client:
         *,
         http: httpx.Client | None = None,
         timeout: float = 30.0,
+        max_wait: float | None = None,
         **fields: Any,
     ) -> None:
         self.credentials = credentials or Credentials(**fields)
-        self.session = Session(self.credentials)
+        self.session = Session(self.credentials, max_wait=max_wait)
         self.http = http or httpx.Client(timeout=timeout)
         self._own_http = http is None
 
