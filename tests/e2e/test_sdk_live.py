@@ -32,7 +32,10 @@ from m2mportal.client import (
     AsyncClient,
     AsyncEventConsumer,
     Client,
+    CostLimitNotificationEvent,
     Credentials,
+    PoolLimitNotificationEvent,
+    ProfileNotificationEvent,
     SimActionEvent,
 )
 from m2mportal.config import Settings
@@ -728,3 +731,30 @@ async def test_an_action_repeated_after_a_lost_answer_starts_once(scene: Scene) 
     # Sent twice with one key; the server answered the repeat with the first signupId.
     assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1]
     assert listed == [accepted.signup_id]
+
+
+async def test_each_event_type_arrives_as_its_own_type(scene: Scene) -> None:
+    """The operator's test event of each type, read by the consumer of its subscription,
+    comes out as the seed's type with its data typed (CostLimitNotificationEvent, ...)."""
+    world = scene.world
+    app = await world.app(scene.partner, name="all-types")
+    creds = credentials(scene.server, app, scene.partner)
+    kinds = {
+        "simaction.v1": SimActionEvent,
+        "profilenotification.v1": ProfileNotificationEvent,
+        "poollimitnotification.v1": PoolLimitNotificationEvent,
+        "costlimitnotification.v1": CostLimitNotificationEvent,
+    }
+    async with AsyncClient(creds) as api:
+        for subscription in app["subscriptions"]:
+            kind = subscription["eventType"]
+            published = await world.op(
+                "POST", "/events/test", json={"partnerId": scene.partner, "type": kind}
+            )
+            assert published.status_code == 201, published.text
+            stream = aiter(api.events(subscription["subscriptionId"]))
+            async with asyncio.timeout(WAIT_S):
+                event = await anext(stream)
+            await stream.aclose()  # type: ignore[attr-defined]
+            assert isinstance(event, kinds[kind]) and event.id == published.json()["id"]
+            assert event.data.partnerID == str(scene.partner)
