@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -25,6 +25,7 @@ from m2mportal.client.events import (
 from m2mportal.client.paging import FINAL_STATUSES, chunks, next_page
 from m2mportal.client.progress import ActionProgress
 from m2mportal.domain.pools import PoolsUsage
+from m2mportal.domain.transfers import TransferDetails
 from m2mportal.models import (
     ActionAccepted,
     ActionPage,
@@ -46,9 +47,6 @@ from m2mportal.network.models import (
     SmsEntry,
     SmsHistory,
 )
-
-if TYPE_CHECKING:  # imported when used: SIM transfers are new (issue 13)
-    from m2mportal.domain.transfers import TransferDetails
 
 T = TypeVar("T")
 

@@ -4,10 +4,11 @@ and the async client both send. Types are the server's own wire models."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from m2mportal.client.engine import Req
 from m2mportal.domain.pools import PoolsUsage
+from m2mportal.domain.transfers import TransferDetails
 from m2mportal.models import (
     ActionAccepted,
     ActionPage,
@@ -25,9 +26,6 @@ from m2mportal.network.models import (
     SimSession,
     SmsHistory,
 )
-
-if TYPE_CHECKING:  # imported when used: SIM transfers are new (issue 13)
-    from m2mportal.domain.transfers import TransferDetails
 
 # A SIM in a body: an ICCID, or one identifier as a mapping ({"imsi": "..."}).
 SimRef = str | Mapping[str, Any]
@@ -263,8 +261,6 @@ def _transfer_path(partner_id: int, transaction_id: int) -> str:
 
 
 def transfer(partner_id: int, transaction_id: int) -> Req[TransferDetails]:
-    from m2mportal.domain.transfers import TransferDetails
-
     return Req("GET", _transfer_path(partner_id, transaction_id), TransferDetails,
                partner_id=partner_id)  # fmt: skip
 
@@ -272,8 +268,6 @@ def transfer(partner_id: int, transaction_id: int) -> Req[TransferDetails]:
 def decide_transfer(
     partner_id: int, transaction_id: int, status: str, subunit_partner_id: int | None = None
 ) -> Req[TransferDetails]:
-    from m2mportal.domain.transfers import TransferDetails
-
     body: dict[str, Any] = {"status": status}
     if subunit_partner_id is not None:
         body["subunitPartnerID"] = subunit_partner_id

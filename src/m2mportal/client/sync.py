@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -27,6 +27,7 @@ from m2mportal.client.events import (
 from m2mportal.client.paging import FINAL_STATUSES, chunks, next_page
 from m2mportal.client.progress import ActionProgress
 from m2mportal.domain.pools import PoolsUsage
+from m2mportal.domain.transfers import TransferDetails
 from m2mportal.models import (
     ActionAccepted,
     ActionPage,
@@ -48,9 +49,6 @@ from m2mportal.network.models import (
     SmsEntry,
     SmsHistory,
 )
-
-if TYPE_CHECKING:  # imported when used: SIM transfers are new (issue 13)
-    from m2mportal.domain.transfers import TransferDetails
 
 T = TypeVar("T")
 
