@@ -19,7 +19,7 @@ import pytest
 from m2mportal import synthetic
 from m2mportal.actions import worker
 from m2mportal.config import Settings
-from m2mportal.network import records
+from m2mportal.network import generator, records
 from m2mportal.network.models import SessionStart
 from tests.conftest import test_settings
 from tests.helpers import World, assert_error_names, mid_month
@@ -193,7 +193,11 @@ class Rig:
         now = self.world.platform.clock.now()
         days = calendar.monthrange(now.year, now.month)[1]
         await self.world.move_clock(now.timestamp() + days * 86400)
-        # Tokens from before the jump have expired.
+        await self.renew()
+
+    async def renew(self) -> None:
+        """Fresh tokens: those from before a clock jump have expired."""
+        await self.world.renew()
         self.tenant.rest = await self.world.headers_for(self.tenant.app)
         token = await event_token(self.world, self.tenant.app)
         self.tenant.events = {"Authorization": f"Bearer {token}"}
@@ -505,6 +509,22 @@ async def test_cost_limits_name_every_identifier_of_the_sim(rig: Rig) -> None:
         ("Voice Limit 1", 1.5, None), ("Voice Limit 2", 3, None)]  # fmt: skip
     # Without a tariff the offering named is the profile.
     assert found[0]["costLimitNotification"]["offeringID"] == voice_profile
+
+
+async def test_generated_traffic_fires_the_rules_too(rig: Rig) -> None:
+    """The traffic generator ingests like any producer: its sessions count."""
+    profile = await rig.profile("limit", {"type": "sessions", "levels": [0, 10**6]})
+    iccid = (await rig.sim(limitProfileId=profile))["iccid"]
+    answer = await rig.world.op("PUT", "/simulator/config", json={"running": True, "speed": 60})
+    assert answer.status_code == 200, answer.text
+    await generator.for_platform(rig.world.platform).step()
+    rig.world.platform.clock.advance(15 * 60)  # 15 device hours at speed 60
+    await generator.for_platform(rig.world.platform).catch_up()
+    await rig.renew()
+    (event,) = await rig.events("profilenotification.v1")
+    assert event["sim"]["iccid"] == iccid
+    assert event["profileStatus"]["note"].startswith("Reached: Limit 1 Allowed (sessions): 0")
+    assert (await rig.state(iccid))[0] == "Warning"
 
 
 # --- exactly once, operator state, validation ------------------------------------------------

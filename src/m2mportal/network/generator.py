@@ -52,6 +52,7 @@ from m2mportal.store import generator as store
 from m2mportal.store.database import Database, Row
 
 if TYPE_CHECKING:
+    from m2mportal.events.bus import EventBus
     from m2mportal.platform import Platform
 
 log = structlog.get_logger("m2mportal.generator")
@@ -270,9 +271,12 @@ class Generator:
     (in any processes) over one database may run: the position and the record ids keep
     every record once."""
 
-    def __init__(self, db: Database, clock: Clock, default: Config) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, default: Config, bus: EventBus | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.bus = bus  # wakes the streams the rules' notifications go to
         self.default = default
         self._profiles: dict[tuple[int, str, str | None], Profile] = {}
 
@@ -319,7 +323,9 @@ class Generator:
         for first in range(0, len(batch), BATCH):
             if first:
                 await asyncio.sleep(0)  # the inline SQLite driver never yields by itself
-            answer = await records.ingest(self.db, self.clock, batch[first : first + BATCH])
+            answer = await records.ingest(
+                self.db, self.clock, batch[first : first + BATCH], self.bus
+            )
             result.accepted += answer.accepted
             result.duplicates += answer.duplicates
             if answer.rejected:
@@ -357,7 +363,7 @@ class Generator:
 def for_platform(platform: Platform) -> Generator:
     settings = platform.settings
     default = default_config(settings.action_delay_ms, settings.per_sim_delay_ms)
-    return Generator(platform.db, platform.clock, default)
+    return Generator(platform.db, platform.clock, default, platform.bus)
 
 
 async def run(generator: Generator, interval: float = STEP_SECONDS) -> None:
