@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from m2mportal import synthetic
 from m2mportal.actions import worker
 from m2mportal.config import Settings
+from m2mportal.events import schemas
 from m2mportal.network import generator, records
 from m2mportal.network.models import SessionStart
 from tests.conftest import test_settings
@@ -75,6 +77,13 @@ SEED_COST = {
         "profileName": "Test Cost Limit Profile",
         "profileID": 708529655,
     },
+}
+
+
+DATA_TYPES: dict[str, Any] = {
+    "profilenotification.v1": schemas.ProfileNotificationData,
+    "poollimitnotification.v1": schemas.PoolLimitNotificationData,
+    "costlimitnotification.v1": schemas.CostLimitNotificationData,
 }
 
 
@@ -139,6 +148,8 @@ class Rig:
         )
         for event in found:
             assert event["type"] == event_type
+            # The AsyncAPI document's type of the event holds it (no field beyond it).
+            msgspec.convert(event["data"], DATA_TYPES[event_type])
         return [event["data"] for event in found]
 
     async def details(self, iccid: str) -> dict[str, Any]:
@@ -171,10 +182,13 @@ class Rig:
         result: dict[str, Any] = status.json()["sims"][0]
         return result
 
-    async def session(self, iccid: str, apn: str = APN, bytes_: int = 0, **kw: Any) -> None:
+    async def session(
+        self, iccid: str, apn: str = APN, bytes_: int = 0, network: dict[str, str] = HOME,
+        **kw: Any,
+    ) -> None:  # fmt: skip
         await self.world.inject(
             "sessions", iccid=iccid, apn=apn, bytesUp=bytes_, bytesDown=0,
-            durationSeconds=60, open=False, **{**HOME, **kw},
+            durationSeconds=60, open=False, **{**network, **kw},
         )  # fmt: skip
 
     async def sms(self, iccid: str, cost: float | None = None) -> None:
@@ -331,7 +345,7 @@ async def test_usage_limit_counts_bytes(rig: Rig) -> None:
                   "mccs": ["262"]},
     )  # fmt: skip
     iccid = (await rig.sim(limitProfileId=profile))["iccid"]
-    await rig.session(iccid, bytes_=5000, **ABROAD)  # not a counted network
+    await rig.session(iccid, bytes_=5000, network=ABROAD)  # not a counted network
     await rig.session(iccid, bytes_=1500)
     await rig.session(iccid, bytes_=1000)
     assert await rig.events("profilenotification.v1") == [
@@ -384,7 +398,7 @@ async def test_location_fraud_outside_the_allowed_countries(rig: Rig) -> None:
     iccid = (await rig.sim(fraudProfileId=profile))["iccid"]
     await rig.session(iccid)
     assert await rig.events("profilenotification.v1") == []
-    await rig.session(iccid, **ABROAD)
+    await rig.session(iccid, network=ABROAD)
     (event,) = await rig.events("profilenotification.v1")
     assert event["profileStatus"] == {
         "barring": "Location Fraud", "barringType": "Fraud", "barringLevel": 2,
