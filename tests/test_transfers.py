@@ -17,6 +17,10 @@ from m2mportal.events.cloudevents import envelope
 from m2mportal.platform import Platform
 from m2mportal.store import events as event_store
 from tests.helpers import World, assert_error_names, error_list
+from tests.test_events import event_token, read_lines
+from tests.test_events import settings as short_streams
+
+settings = short_streams  # streams of 0.2 s, so reading one costs no real time
 
 ACTIONS = "/partners/{p}/sims/actions"
 SENDER_NAME = "Telekom Main Test Company"
@@ -33,7 +37,17 @@ class Pair:
     stranger: int
     sender_headers: dict[str, str]
     receiver_headers: dict[str, str]
+    apps: dict[int, dict[str, Any]]
     serial: int = 0
+
+    async def streamed(self, partner: int, count: int) -> list[dict[str, Any]]:
+        """The simaction.v1 events the partner's application reads from its stream."""
+        app = self.apps[partner]
+        sub = next(s["subscriptionId"] for s in app["subscriptions"]
+                   if s["eventType"] == "simaction.v1")  # fmt: skip
+        headers = {"Authorization": f"Bearer {await event_token(self.world, app)}"}
+        _, events = await read_lines(self.world.http, sub, headers, maxNumber=count)
+        return events
 
     async def sims(
         self, count: int, status: str = "Active", partner: int | None = None
@@ -104,8 +118,9 @@ async def pair(world: World) -> Pair:
         "PUT", f"/partners/{sender}/transfer-partners", json={"partnerIds": [receiver]}
     )
     assert allowed.status_code == 200 and allowed.json() == {"partnerIds": [receiver]}
-    sender_headers = await world.headers_for(await world.app(sender))
-    receiver_headers = await world.headers_for(await world.app(receiver))
+    apps = {sender: await world.app(sender), receiver: await world.app(receiver)}
+    sender_headers = await world.headers_for(apps[sender])
+    receiver_headers = await world.headers_for(apps[receiver])
     return Pair(
         world,
         sender,
@@ -115,6 +130,7 @@ async def pair(world: World) -> Pair:
         stranger,
         sender_headers,
         receiver_headers,
+        apps,
     )
 
 
@@ -236,6 +252,9 @@ async def test_transfer_accepted_into_a_subunit_moves_every_sim_with_the_seed_ev
         }
     assert len(await _events(platform, pair.sender)) == 2  # the suspend's, the completion
     assert len(await _events(platform, pair.receiver)) == 2
+    # Each side's application reads exactly these from its stream.
+    for partner in (pair.sender, pair.receiver):
+        assert await pair.streamed(partner, 2) == await _events(platform, partner)
     # Accepting twice, cancelling after completion: 409.
     again = await pair.patch(pair.receiver, pair.receiver_headers, tid, {"status": "Accepted"})
     assert error_list(again, 409, "CONFLICT") == [
@@ -330,9 +349,16 @@ async def test_refusals(pair: Pair, platform: Platform) -> None:
         answer = await pair.create(iccids, target)
         (error,) = assert_error_names(answer, 400, "BAD_REQUEST", "targetPartnerId")
         assert problem in error, error
-    # A SIM that cannot move: only it fails; none that can: 400 naming each.
+    # None that can move: nothing is offered, the action fails with the reason.
     answer = await pair.create(terminated)
-    assert error_list(answer, 400, "BAD_REQUEST") == ["sims[0]: cannot transfer: SIM is Terminated"]
+    assert answer.status_code == 202 and answer.json()["transactionId"] is None
+    status = await pair.world.api(
+        "GET", ACTIONS.format(p=pair.sender) + f"/{answer.json()['signupId']}", pair.sender_headers
+    )
+    assert status.json()["status"] == "Failed"
+    assert status.json()["sims"][0]["error"] == "cannot transfer: SIM is Terminated"
+    assert await _events(platform, pair.receiver) == []
+    # A SIM that cannot move fails alone.
     created = await pair.create([iccids[0], terminated[0]])
     assert created.status_code == 202, created.text
     tid = created.json()["transactionId"]
@@ -343,9 +369,13 @@ async def test_refusals(pair: Pair, platform: Platform) -> None:
     ]
     # A SIM already in an open transfer cannot go into another.
     again = await pair.create([iccids[0]])
-    assert error_list(again, 400, "BAD_REQUEST") == [
-        f"sims[0]: SIM is in pending SIM transfer {tid}; no other action until the transfer ends"
-    ]
+    assert again.status_code == 202 and again.json()["transactionId"] is None
+    status = await pair.world.api(
+        "GET", ACTIONS.format(p=pair.sender) + f"/{again.json()['signupId']}", pair.sender_headers
+    )
+    assert status.json()["sims"][0]["error"] == (
+        f"SIM is in pending SIM transfer {tid}; no other action until the transfer ends"
+    )
     # A subunit that is not the receiver's; the sender may not accept; the receiver may not
     # cancel; a stranger does not see it.
     foreign = await pair.patch(
@@ -384,11 +414,35 @@ async def test_refusals(pair: Pair, platform: Platform) -> None:
     seen = await pair.details(pair.receiver_unit, unit_headers, tid)
     assert seen.status_code == 200 and seen.json()["status"] == "Completed"
     assert await pair.listed(pair.receiver_unit, unit_headers) == {iccids[0]}
+    # It reads the transfer but does not decide it.
+    deny = await pair.patch(pair.receiver_unit, unit_headers, tid, {"status": "Cancelled"})
+    assert_error_names(deny, 403, "FORBIDDEN", "status")
     # The operator cannot cancel what completed.
     late = await pair.world.op(
         "PATCH", f"/sims/actions/simtransfer/{tid}", json={"status": "Cancelled"}
     )
     assert error_list(late, 409, "CONFLICT") == [f"status: SIM transfer {tid} is already Completed"]
+
+
+async def test_transfer_is_outside_the_actions_budget_and_idempotent(pair: Pair) -> None:
+    world = pair.world
+    limits = await world.op("PUT", f"/partners/{pair.sender}/limits", json={"actions": ["1/hour"]})
+    assert limits.status_code == 200, limits.text
+    iccids = await pair.sims(3)
+    key = {**pair.sender_headers, "Idempotency-Key": "transfer-1"}
+    first = await pair.create(iccids, headers=key)
+    assert first.status_code == 202, first.text
+    assert "RateLimit-Limit" not in first.headers
+    again = await pair.create(iccids, headers=key)
+    assert again.status_code == 202
+    assert again.json()["transactionId"] == first.json()["transactionId"]
+    assert again.json()["signupId"] == first.json()["signupId"]
+    # The actions budget is untouched: a 1-SIM action still fits, the next does not.
+    other = await pair.sims(1)
+    body = {"sims": [{"iccid": other[0]}]}
+    path = ACTIONS.format(p=pair.sender) + "/suspend"
+    assert (await world.api("POST", path, pair.sender_headers, json=body)).status_code == 202
+    assert (await world.api("POST", path, pair.sender_headers, json=body)).status_code == 403
 
 
 async def test_relations_and_subunits_through_the_operator(pair: Pair) -> None:
@@ -474,7 +528,6 @@ async def test_orders_with_minimum_quantity_and_esim_activation_codes(
     assert (await world.api("POST", path, read_only, json=small)).status_code == 403
 
 
-@pytest.mark.slow
 async def test_an_order_of_1000_sims_completes_and_they_activate(
     pair: Pair, platform: Platform
 ) -> None:

@@ -132,6 +132,7 @@ class Node:
     sims: list[dict[str, str]]
     signup_id: int = 0
     app: dict[str, Any] = field(default_factory=dict)
+    transaction_id: int = 0  # a SIM transfer it sent (to a receiver outside the world)
 
 
 @dataclass
@@ -144,6 +145,7 @@ class Objects:
     client_id: str
     subscription_id: str
     target_partner_id: int
+    transaction_id: int = 0
 
 
 @dataclass
@@ -174,6 +176,7 @@ class GuardWorld:
     unit_one_headers: dict[str, str]
     other_headers: dict[str, str]
     event_headers: dict[str, str]
+    transfer_receiver: int = 0  # a top partner outside the world the nodes transfer to
 
     @property
     def nodes(self) -> list[Node]:
@@ -208,6 +211,7 @@ class GuardWorld:
             client_id=app["clientId"],
             subscription_id=app["subscriptions"][0]["subscriptionId"],
             target_partner_id=target.partner_id,
+            transaction_id=node.transaction_id,
         )
 
     def nowhere(self, home: Node) -> Objects:
@@ -218,6 +222,7 @@ class GuardWorld:
             signup_id=999_999_999,
             client_id="guard-never-registered",
             subscription_id="guard-never-subscribed",
+            transaction_id=999_999_999,
         )
 
     def secrets_of(self, nodes: list[Node]) -> set[str]:
@@ -229,6 +234,8 @@ class GuardWorld:
             found.update(v for sim in node.sims for v in sim.values())
             if node.signup_id:
                 found.add(str(node.signup_id))
+            if node.transaction_id:
+                found.add(str(node.transaction_id))
             if node.app:
                 found.add(node.app["clientId"])
                 found.update(s["subscriptionId"] for s in node.app["subscriptions"])
@@ -275,6 +282,17 @@ async def _action(world: World, node: Node, headers: dict[str, str]) -> None:
     node.signup_id = int(answer.json()["signupId"])
 
 
+async def _transfer(world: World, node: Node, headers: dict[str, str], receiver: int) -> None:
+    answer = await world.api(
+        "POST",
+        f"/partners/{node.partner_id}/sims/actions/simtransfer",
+        headers,
+        json={"sims": [{"iccid": node.sims[0]["iccid"]}], "targetPartnerId": receiver},
+    )
+    assert answer.status_code == 202, answer.text
+    node.transaction_id = int(answer.json()["transactionId"])
+
+
 async def build_world(world: World) -> GuardWorld:
     tag = world.operator_client[0][-6:]  # names unique per test, so a leak scan finds them
     tariff = await world.tariff(f"Guard tariff {tag}")
@@ -311,6 +329,16 @@ async def build_world(world: World) -> GuardWorld:
     await _action(world, unit_one, unit_one_headers)
     await _action(world, unit_two, victim_headers)
     await _action(world, other, other_headers)
+    # Each node sent a SIM transfer to a partner outside the world (so no caller here is
+    # its receiver): the transfer paths have an object to name.
+    receiver = await world.partner(f"Guard Receiver {tag}")
+    for sender in (victim, other):
+        allowed = await world.op("PUT", f"/partners/{sender.partner_id}/transfer-partners",
+                                 json={"partnerIds": [receiver]})  # fmt: skip
+        assert allowed.status_code == 200, allowed.text
+    for node, headers in ((victim, victim_headers), (unit_one, unit_one_headers),
+                          (unit_two, victim_headers), (other, other_headers)):  # fmt: skip
+        await _transfer(world, node, headers, receiver)
     # The victim's first SIM has "Parallel Sessions" booked (straight in the table, so no
     # action of its own runs): parallelSessions=true is then a request it must answer.
     parallel = await world.op("POST", "/options", json={"name": "Parallel Sessions"})
@@ -336,6 +364,7 @@ async def build_world(world: World) -> GuardWorld:
         unit_one_headers=unit_one_headers,
         other_headers=other_headers,
         event_headers={"Authorization": f"Bearer {event_token}"},
+        transfer_receiver=receiver,
     )
 
 
@@ -374,6 +403,7 @@ def path_values(objects: Objects) -> dict[str, str]:
         "partnerId": str(objects.partner_id),
         "iccid": objects.sim["iccid"],
         "signupId": str(objects.signup_id),
+        "transactionId": str(objects.transaction_id),
         "clientId": objects.client_id,
         "subscriptionId": objects.subscription_id,
     }
@@ -402,10 +432,20 @@ def _body_values(guard: GuardWorld, objects: Objects) -> dict[str, Any]:
 OPTIONAL_FILL = ("tariffId", "fraudProfileId", "euiccid")
 
 
-def references(guard: GuardWorld) -> dict[str, Any]:
-    """Fields that name other objects, with the victim's real ones (not SIM identifiers)."""
+def references(guard: GuardWorld, op: Operation | None = None) -> dict[str, Any]:
+    """Fields that name other objects, with the victim's real ones (not SIM identifiers);
+    for ``op``, the ones that operation takes where they differ."""
     values = _body_values(guard, guard.objects(guard.victim))
-    return {k: v for k, v in values.items() if k not in SIM_KINDS}
+    found = {k: v for k, v in values.items() if k not in SIM_KINDS}
+    return found if op is None else _for_operation(guard, op, found)
+
+
+def _for_operation(guard: GuardWorld, op: Operation, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the ones this operation takes where they differ from the others'."""
+    if op.path.endswith("/sims/actions/simtransfer"):
+        # A transfer goes to another partner tree (a move to a unit of the same one).
+        return {**values, "targetPartnerId": guard.transfer_receiver}
+    return values
 
 
 def fill(guard: GuardWorld, op: Operation, objects: Objects) -> Request:
@@ -429,7 +469,7 @@ def fill(guard: GuardWorld, op: Operation, objects: Objects) -> Request:
 
 def _value(guard: GuardWorld, op: Operation, name: str, schema: Any, objects: Objects) -> Any:
     schema = resolve(op.root, schema)
-    known = _body_values(guard, objects)
+    known = _for_operation(guard, op, _body_values(guard, objects))
     if name in known:
         return known[name]
     if name == "sims" and not _item_has_required(op, schema):

@@ -102,6 +102,8 @@ class Runner:
         self.loop = loop
         self.references = refs
         self.ours = ours
+        # Operations whose references differ from the common ones (conftest.references).
+        self.by_label: dict[str, dict[str, Any]] = {}
         self.findings = Findings()
 
     def send(self, case: Any, auth: dict[str, str]) -> None:
@@ -176,7 +178,8 @@ class Runner:
         schema cannot state)."""
         op = self.ours[case.operation.label]
         case.body = _without_fractions(case.body, [op.body_schema() or {}], op.root)
-        case.body = _realistic_value(case.body, self.references)
+        refs = self.by_label.get(case.operation.label, self.references)
+        case.body = _realistic_value(case.body, refs)
         if isinstance(case.query, dict):
             case.query = _in_order(_realistic_value(case.query, self.references))
         case.query, case.body = _within_span(case.query), _within_span(case.body)
@@ -308,6 +311,7 @@ async def _fuzz(
     schema = schemathesis.openapi.from_dict(document)
     ours = {op.label: op for op in operations(document, side)}
     runner = Runner(guard.world.http, asyncio.get_running_loop(), references(guard), ours)
+    runner.by_label = {label: references(guard, op) for label, op in ours.items()}
     problems = []
     work = []
     for result in schema.get_all_operations():

@@ -98,6 +98,7 @@ def _foreign_objects(guard: GuardWorld, caller: Caller, node_objects: Objects) -
         client_id=node_objects.client_id,
         subscription_id=node_objects.subscription_id,
         target_partner_id=node_objects.partner_id,
+        transaction_id=node_objects.transaction_id,
     )
 
 

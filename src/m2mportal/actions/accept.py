@@ -222,13 +222,6 @@ async def accept(
     if is_dry_run:
         await budget.peek()
         return await dry_run(platform, spec, body, entries, scope)
-    if spec.held:
-        # Only SIMs that can go wait for the decision; when none can, nothing is asked.
-        checked = await dry_run(platform, spec, body, entries, scope)
-        for entry, outcome in zip(entries, checked.sims, strict=True):
-            entry.error = outcome.error
-        if all(entry.error for entry in entries):
-            raise bad_request(*(f"sims[{e.index}]: {e.error}" for e in entries))
     digest = request_hash(spec.path, raw)
     now_dt = clock.now()
     now = iso(now_dt)
@@ -240,6 +233,11 @@ async def accept(
         if repeat is not None:
             await budget.peek()
             return repeat
+    if spec.held:
+        # Only SIMs that can go wait for the decision.
+        checked = await dry_run(platform, spec, body, entries, scope)
+        for entry, outcome in zip(entries, checked.sims, strict=True):
+            entry.error = outcome.error
     await budget.charge(len(entries))
     async with db.transaction():
         if idempotency_key is not None:
@@ -289,7 +287,8 @@ async def accept(
                 db, partner_id, idempotency_key, digest, signup_id, now
             )
         transaction_id = None
-        if workflow is not None:
+        # When no SIM can go, nothing is offered: the action just fails (below).
+        if workflow is not None and failed < len(entries):
             transaction_id = await workflow.stored(platform, signup_id, partner_id, body, now)
         if failed == len(entries):
             await finish.complete(platform, signup_id, partner_id, "Failed")

@@ -285,6 +285,12 @@ ENDPOINTS += [
              body=rules_transfers.TransferDecision, writes=True,
              errors=(400, 401, 403, 404, 409), description=_DECIDE_DOC,
              request_example=transfers.ACCEPT,
+             # The sender's status first: the one a sender's filled request can set.
+             body_schema={
+                 "properties": {"status": {"enum": ["Cancelled", "Accepted", "Rejected"]}},
+                 # A subunit only where the receiver accepts.
+                 "anyOf": [{"properties": {"subunitPartnerID": {"type": "null"}}},
+                           {"properties": {"status": {"const": "Accepted"}}}]},
              response_example={**transfers.TRANSFER_DETAILS, "status": "Accepted",
                                "subunitPartnerID": 100015, "decidedBy": "receiver",
                                "decidedAt": "2025-08-02T10:02:00.000Z", "links":

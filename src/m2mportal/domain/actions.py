@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 
 from m2mportal.domain import sim_state as sm
 from m2mportal.domain import transfers
-from m2mportal.domain.identifiers import IPV4_PATTERN, check_euiccid, selector_errors
+from m2mportal.domain.identifiers import IPV4_PATTERN, MAX_ID, check_euiccid, selector_errors
 from m2mportal.domain.sim_state import Change, SimState
 
 MAX_SIMS = 1000
@@ -99,7 +99,7 @@ class BindEuiccidBody(ActionBody):
 
 
 class SimTransferBody(ActionBody):
-    target_partner_id: int
+    target_partner_id: Annotated[int, Meta(ge=1, le=MAX_ID, description="Numeric partner id")]
     message: Annotated[str, Meta(max_length=500)] = ""
 
 
@@ -346,7 +346,8 @@ CATALOGUE: tuple[ActionSpec, ...] = (
                " Until the transfer ends its SIMs stay the sender's, and the sender's other"
                " actions on them fail with a reason; they change owner together when it"
                " completes. SIMs that cannot move (Terminated, or already in an open"
-               " transfer) fail at once; when none can, the answer is 400 naming each."
+               " transfer) fail at once; when none can, nothing is offered: the action"
+               " fails at once and `transactionId` is null."
                " Not charged to the actions budget."),
 )  # fmt: skip
 

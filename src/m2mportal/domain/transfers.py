@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from msgspec import Meta, Struct, field
 
 from m2mportal.domain.sim_state import Change, Refused, SimState
+from m2mportal.models import Id, PartnerId
 
 # Status of a transfer; Pending and Accepted keep its SIMs locked for the sender.
 PENDING, ACCEPTED, REJECTED, CANCELLED, COMPLETED = (
@@ -39,8 +40,8 @@ class TransferDecision(Struct, forbid_unknown_fields=True):
     """PATCH body: the receiver accepts (optionally into a subunit) or rejects; the sender
     or the operator cancels."""
 
-    status: Literal["Accepted", "Rejected", "Cancelled"]
-    subunit_partner_id: int | None = field(default=None, name="subunitPartnerID")
+    status: Literal["Cancelled", "Accepted", "Rejected"]
+    subunit_partner_id: PartnerId | None = field(default=None, name="subunitPartnerID")
 
 
 class OperatorCancel(Struct, forbid_unknown_fields=True):
@@ -85,7 +86,9 @@ def decision_problem(
     decision: str, side: str, subunit: int | None, receiver_tree: frozenset[int]
 ) -> tuple[int, str] | None:
     """``(status code, message)`` when a side may not take this decision; ``side`` is
-    ``receiver``, ``sender`` or ``operator``."""
+    ``receiver``, ``sender`` or ``operator`` (anyone else only reads it)."""
+    if side not in ("receiver", "sender", "operator"):
+        return 403, "status: only the sender, the receiver or the operator decide"
     if decision in (ACCEPTED, REJECTED) and side != "receiver":
         return 403, f"status: only the receiving partner may set {decision}"
     if decision == CANCELLED and side == "receiver":
@@ -128,10 +131,10 @@ Quantity = Annotated[int, Meta(ge=1, le=MAX_ORDER, description="SIMs to order, 1
 
 
 class SimOrder(Struct, rename="camel", forbid_unknown_fields=True):
-    material_id: int
+    material_id: Id
     quantity: Quantity
     override_moq: bool = False
-    tariff_id: int | None = None
+    tariff_id: Id | None = None
 
 
 def order_problems(
@@ -197,4 +200,4 @@ class TransferDetails(Struct, rename="camel"):
 class TransferTargets(Struct, rename="camel", forbid_unknown_fields=True):
     """The top partners a top partner may transfer SIMs to (replaced as a whole)."""
 
-    partner_ids: Annotated[list[int], Meta(max_length=1000)]
+    partner_ids: Annotated[list[PartnerId], Meta(max_length=1000)]

@@ -209,6 +209,7 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "partnerId": {"type": "string", "pattern": _NUMERIC_ID, "examples": ["100013"]},
     "iccid": ref("Iccid"),
     "signupId": {"type": "string", "pattern": _NUMERIC_ID, "examples": ["708855306"]},
+    "transactionId": {"type": "string", "pattern": _NUMERIC_ID, "examples": ["1002946614"]},
 }
 _PATH_TEXT = {
     "type": "string",
@@ -220,6 +221,7 @@ _PATH_DOCS = {
     "partnerId": "The partner: the application's own or one of its subunits (else 403)",
     "iccid": "The SIM's ICCID",
     "signupId": "The action's id, as answered by the action request",
+    "transactionId": "The SIM transfer's id, as answered by the simtransfer action",
     "clientId": "The application's (REST) client id",
     "subscriptionId": "The subscription's id, as listed by the application",
 }
