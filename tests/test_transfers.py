@@ -13,6 +13,7 @@ import pytest
 
 from m2mportal import synthetic
 from m2mportal.actions import worker
+from m2mportal.domain.identifiers import CHECKS
 from m2mportal.events.cloudevents import envelope
 from m2mportal.platform import Platform
 from m2mportal.store import events as event_store
@@ -518,6 +519,8 @@ async def test_orders_with_minimum_quantity_and_esim_activation_codes(
             await world.api("GET", f"/partners/{pair.sender}/sims/{iccid}", pair.sender_headers)
         ).json()
         assert details["status"] == "Inactive" and details["simType"] == "eSIM"
+        assert CHECKS["iccid"](iccid) is None and CHECKS["imsi"](details["imsi"]) is None
+        assert details["msisdn"] is None and details["eidProfileStatus"] == "Not bound"
         assert details["activationCode"].startswith("LPA:1$")
         assert details["tariff"]["id"] == tariff
     (event,) = await _events(platform, pair.sender)
