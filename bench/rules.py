@@ -6,13 +6,15 @@ partner has a session limit, a fraud profile (device and location) and an SMS co
 and the partner a data, a voice and an SMS pool. Each round feeds, for every SIM of one
 partner, a session start (the SIM's own device, at home), its stop with 10 kB, one SMS with
 a cost and one voice call with a cost (4 records a SIM, 40,000 a round) through
-``network/records.py`` in batches of ``--batch``, in slices of 1,000 SIMs with the two
-partners taking turns; the figures are the medians of the slices' per-record wall and
-process-CPU times and of the ratios rules / plain of neighbouring slices (the machine is
-shared: only the ratio carries over; on PostgreSQL the server's CPU is not in the
-process figure, so the wall ratio is the one to read). Levels are set out of
-reach, so this is the cost of judging; ``--crossing`` adds a round in which every SIM of
-the rules partner crosses session level 1 (10,000 notifications through the outbox).
+``network/records.py`` in batches of ``--batch``, in slices of 1,000 SIMs, three variants
+taking turns: "off" (the plain SIMs with the engine replaced by a no-op: ingestion as
+before the rules), "plain" (the engine on, nothing to judge) and "rules". The figures are
+the medians of the slices' per-record wall and process-CPU times and of the ratios of
+neighbouring slices (the machine is shared: only the ratios carry over; on PostgreSQL the
+server's CPU is not in the process figure, so the wall ratio is the one to read). Levels
+are set out of reach, so this is the cost of judging; ``--crossing`` adds a round in which
+every SIM of the rules partner crosses session level 1 (10,000 notifications through the
+outbox).
 
     python bench/rules.py [--db sqlite|postgresql] [--rounds 3] [--batch 250]
 """
@@ -24,6 +26,7 @@ import asyncio
 import os
 import statistics
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -95,17 +98,27 @@ def traffic(iccids: list[str], imeis: dict[str, str], tag: str, moment: str) -> 
     return out
 
 
-async def feed(platform: Any, batch: list[Any], size: int) -> tuple[float, float]:
+async def _no_rules(*args: Any) -> None:
+    """The engine switched off: ingestion as it was before the rules existed."""
+
+
+async def feed(platform: Any, batch: list[Any], size: int, engine: bool) -> tuple[float, float]:
     """Wall and process-CPU seconds to ingest ``batch`` in transactions of ``size``."""
     from m2mportal.network import records
 
-    wall, cpu = time.perf_counter(), time.process_time()
-    for first in range(0, len(batch), size):
-        answer = await records.ingest(
-            platform.db, platform.clock, batch[first : first + size], platform.bus
-        )
-        assert not answer.rejected and answer.accepted == len(batch[first : first + size])
-    return time.perf_counter() - wall, time.process_time() - cpu
+    switch = records.rules
+    if not engine:
+        records.rules = SimpleNamespace(evaluate=_no_rules)
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for first in range(0, len(batch), size):
+            answer = await records.ingest(
+                platform.db, platform.clock, batch[first : first + size], platform.bus
+            )
+            assert not answer.rejected and answer.accepted == len(batch[first : first + size])
+        return time.perf_counter() - wall, time.process_time() - cpu
+    finally:
+        records.rules = switch
 
 
 async def run(url: str, rounds: int, size: int, crossing: bool) -> None:
@@ -120,28 +133,33 @@ async def run(url: str, rounds: int, size: int, crossing: bool) -> None:
               f" {time.perf_counter() - started:.1f} s")  # fmt: skip
         imeis = platform.extras["imeis"]
         moment = platform.clock.iso()
-        # Slices of SIMs, plain and rules taking turns (which one goes first alternates):
-        # on a shared machine the load drifts within seconds, so each ratio compares two
+        # Slices of SIMs, the variants taking turns (which one goes first rotates): on a
+        # shared machine the load drifts within seconds, so each ratio compares
         # neighbouring slices and the median of many such ratios is the figure.
-        wall: dict[str, list[float]] = {"plain": [], "rules": []}
-        cpu: dict[str, list[float]] = {"plain": [], "rules": []}
+        variants = [("off", plain, False), ("plain", plain, True), ("rules", ruled, True)]
+        wall: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+        cpu: dict[str, list[float]] = {name: [] for name, _, _ in variants}
         for n in range(rounds):
             for k, first in enumerate(range(0, SIMS, SLICE)):
-                order = [("plain", plain), ("rules", ruled)]
-                for name, iccids in order if k % 2 == 0 else order[::-1]:
+                for name, iccids, engine in variants[k % 3 :] + variants[: k % 3]:
                     batch = traffic(iccids[first : first + SLICE], imeis, f"{name}{n}", moment)
-                    seconds, used = await feed(platform, batch, size)
+                    seconds, used = await feed(platform, batch, size, engine)
                     wall[name].append(seconds / len(batch) * 1e6)
                     cpu[name].append(used / len(batch) * 1e6)
+        slices = len(wall["rules"])
+        print(f"medians of {slices} slices of {SLICE * 4:,} records each; ratios: medians of"
+              " the neighbouring slices' ratios")  # fmt: skip
         for label, figures in (("wall", wall), ("process CPU", cpu)):
-            pairs = zip(figures["plain"], figures["rules"], strict=True)
-            ratio = statistics.median(r / p for p, r in pairs)
-            plain_us = statistics.median(figures["plain"])
-            rules_us = statistics.median(figures["rules"])
-            slices = len(figures["plain"])
-            print(f"{label}: without rules {plain_us:.1f} us a record, with rules"
-                  f" {rules_us:.1f} us a record (medians of {slices} slices of"
-                  f" {SLICE * 4:,} records); ratio {ratio:.2f}x (median of pairs)")  # fmt: skip
+            us = {name: statistics.median(values) for name, values in figures.items()}
+
+            def ratio(a: str, b: str, figures: dict[str, list[float]] = figures) -> float:
+                pairs = zip(figures[b], figures[a], strict=True)
+                return statistics.median(x / y for y, x in pairs)
+
+            print(f"{label}: engine off {us['off']:.1f} us a record; SIMs without rules"
+                  f" {us['plain']:.1f} us ({ratio('plain', 'off'):.2f}x off); SIMs with rules"
+                  f" {us['rules']:.1f} us ({ratio('rules', 'off'):.2f}x off,"
+                  f" {ratio('rules', 'plain'):.2f}x without rules)")  # fmt: skip
         if crossing:
             # Session level 1 within reach of every SIM's next session: one notification a SIM.
             await platform.db.execute(
@@ -149,7 +167,7 @@ async def run(url: str, rounds: int, size: int, crossing: bool) -> None:
                 {"rules": f'{{"type": "sessions", "levels": [{rounds}, 1000000]}}', "id": limit_id},
             )
             batch = traffic(ruled, imeis, "crossing", moment)
-            seconds, _ = await feed(platform, batch, size)
+            seconds, _ = await feed(platform, batch, size, True)
             events = await platform.db.fetch_val(
                 "SELECT COUNT(*) FROM events WHERE type = 'profilenotification.v1'"
             )
