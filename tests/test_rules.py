@@ -10,7 +10,9 @@ Streams live 0.2 s here, so a read returns what is new since the last one.
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 
 from m2mportal import synthetic
 from m2mportal.actions import worker
+from m2mportal.clock import iso
 from m2mportal.config import Settings
 from m2mportal.events import schemas
 from m2mportal.network import generator, records
@@ -229,6 +232,15 @@ async def rig(world: World) -> Rig:
         ],
     )
     return Rig(world, tenant)
+
+
+def recent(date: str, world: World) -> str:
+    """A notification's ``date``: the UTC time of a record of the last minutes (a call's
+    record has its start)."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", date), date
+    now = world.platform.clock.now()
+    assert iso(now - timedelta(minutes=15)) <= date <= iso(now), date
+    return date
 
 
 def limit_event(rig: Rig, iccid: str, restriction: str, level: int, **status: Any) -> Any:
@@ -460,13 +472,17 @@ async def test_pools_notify_level_1_and_2_once_per_month(rig: Rig) -> None:
     await rig.voice(top, 60)  # 10 % of 600 s
     await rig.voice(below, 500)  # 93 %
     found = await rig.events("poollimitnotification.v1")
-    assert [
-        (e["poolLimitNotification"]["typeOfThreshold"], e["poolLimitNotification"]["limit"],
-         e["poolLimitNotification"]["offeringID"]) for e in found
-    ] == [
-        ("Data Limit 1", 50.0, offerings["Data"]), ("Data Limit 2", 80.0, offerings["Data"]),
-        ("Voice Limit 1", 10.0, offerings["Voice"]), ("Voice Limit 2", 90.0, offerings["Voice"]),
+    crossed = [
+        {"partnerID": str(rig.partner), "poolLimitNotification": {
+            "poolName": f"Fleet {kind}", "offeringName": f"Fleet {kind}",
+            "offeringID": offerings[kind], "typeOfThreshold": f"{kind} Limit {level}",
+            "limit": limit, "date": recent(event["poolLimitNotification"]["date"], world)}}
+        for (kind, level, limit), event in zip(
+            [("Data", 1, 50.0), ("Data", 2, 80.0), ("Voice", 1, 10.0), ("Voice", 2, 90.0)],
+            found, strict=True,
+        )
     ]  # fmt: skip
+    assert found == crossed
     # A new month: the pools start at 0 and their levels fire again.
     await rig.next_month()
     await rig.sms(top)
@@ -518,11 +534,16 @@ async def test_cost_limits_name_every_identifier_of_the_sim(rig: Rig) -> None:
     await rig.voice(other["iccid"], 60, cost=1)
     await rig.voice(other["iccid"], 60, cost=2)
     found = await rig.events("costlimitnotification.v1")
-    assert [(e["costLimitNotification"]["typeOfThreshold"], e["costLimitNotification"]["limit"],
-             e["costLimitNotification"]["euiccid"]) for e in found] == [
-        ("Voice Limit 1", 1.5, None), ("Voice Limit 2", 3, None)]  # fmt: skip
-    # Without a tariff the offering named is the profile.
-    assert found[0]["costLimitNotification"]["offeringID"] == voice_profile
+    # Without a tariff the offering named is the profile; a physical SIM has no eUICCID.
+    assert found == [
+        {"partnerID": str(rig.partner), "costLimitNotification": {
+            "iccid": other["iccid"], "euiccid": None, "imsi": other["imsi"],
+            "msisdn": other["msisdn"], "offeringName": "p", "offeringID": voice_profile,
+            "typeOfThreshold": f"Voice Limit {level}", "limit": limit,
+            "date": recent(event["costLimitNotification"]["date"], rig.world),
+            "profileName": "p", "profileID": voice_profile}}
+        for (level, limit), event in zip([(1, 1.5), (2, 3)], found, strict=True)
+    ]  # fmt: skip
 
 
 async def test_generated_traffic_fires_the_rules_too(rig: Rig) -> None:
