@@ -106,8 +106,15 @@ class SimFilter:
 
 
 def _where(db: Database, flt: SimFilter) -> tuple[str, dict[str, Any]]:
-    clauses = [db.in_list("s.partner_id", "partner_ids")]
-    params: dict[str, Any] = {"partner_ids": db.list_param(flt.partner_ids)}
+    if len(flt.partner_ids) == 1:
+        # One partner (no subunits): an equality lets the (partner_id, iccid) index give
+        # ICCID order, so a page stops after its rows; with a list of one PostgreSQL read
+        # and sorted every SIM after the cursor.
+        clauses = ["s.partner_id = :partner_id"]
+        params: dict[str, Any] = {"partner_id": flt.partner_ids[0]}
+    else:
+        clauses = [db.in_list("s.partner_id", "partner_ids")]
+        params = {"partner_ids": db.list_param(flt.partner_ids)}
     for column in ("iccid", "euiccid", "imsi", "imei_key", "msisdn", "status", "tariff_id"):
         value = getattr(flt, column)
         if value is not None:
