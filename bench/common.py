@@ -88,10 +88,18 @@ def percentile(values: list[float], share: float) -> float:
 def open_scratch(db: str, pg_url: str, prefix: str) -> tuple[Path, str]:
     """A temp folder and a fresh database: a SQLite file in the folder, or a new
     PostgreSQL database beside ``pg_url``'s. ``close_scratch`` removes both."""
+    from m2mportal.store import migrate
+
     folder = Path(tempfile.mkdtemp(prefix=prefix))
-    if db == "sqlite":
-        return folder, f"sqlite:///{folder / 'bench.db'}"
-    return folder, asyncio.run(create_database(pg_url))
+    url = (
+        f"sqlite:///{folder / 'bench.db'}"
+        if db == "sqlite"
+        else asyncio.run(create_database(pg_url))
+    )
+    # The CLI refuses a SQLite file that does not exist yet (a mistyped path must not
+    # become an empty database): the schema is made here, as `serve` would.
+    migrate.upgrade(url)
+    return folder, url
 
 
 def close_scratch(folder: Path, url: str, pg_url: str, keep: bool) -> None:
