@@ -31,6 +31,8 @@ from common import close_scratch, free_port, open_scratch
 from cryptography.fernet import Fernet
 from hot_path import API, HUGE, seed, stop, wait_up, wrk
 
+from m2mportal.network.generator import STEP_SECONDS
+
 SIMS = 10_000
 
 
@@ -88,6 +90,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--speed", type=float, default=60.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="the server (API and generator) alone on the first CPU, wrk on the others, so"
+        " the tail measures the server rather than how wrk and the server share CPUs",
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     folder, db_url = open_scratch(args.db, args.pg_url, "m2mp-gen-")
@@ -108,10 +116,15 @@ def main() -> None:
 
         migrate.upgrade(db_url)
         ids = asyncio.run(seed(env, SIMS, operator=True))
+        cpus = sorted(os.sched_getaffinity(0))
+        pinned = args.pin and len(cpus) > 1
         server = subprocess.Popen(
             [sys.executable, "-m", "m2mportal.cli", "serve", "--port", str(port)],
             env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=(lambda: os.sched_setaffinity(0, {cpus[0]})) if pinned else None,
         )  # fmt: skip
+        if pinned:
+            os.sched_setaffinity(0, set(cpus[1:]))  # this process and the wrk it starts
         base = f"http://127.0.0.1:{port}"
         wait_up(base + "/healthz", server)
         headers = token(base, ids["client_id"], ids["secret"])
@@ -125,7 +138,9 @@ def main() -> None:
             answer = httpx.put(config, headers=operator, json=body)
             assert answer.status_code == 200, answer.text
             if running:
-                time.sleep(args.warmup)  # the first windows, profiles made
+                # The first step after switching on only sets the position; the next, one
+                # step interval later, generates: wait for both, and the profiles made.
+                time.sleep(max(args.warmup, 2 * STEP_SECONDS + 1))
 
         wrk(url, args.warmup, headers)
         switch(True)
@@ -144,7 +159,7 @@ def main() -> None:
             rounds.append({"api_only": off, "api_and_generator": on, "p99_ratio": ratio})
         median = statistics.median(r["p99_ratio"] for r in rounds)
         print(json.dumps({
-            "db": args.db, "sims": SIMS, "speed": args.speed,
+            "db": args.db, "sims": SIMS, "speed": args.speed, "pinned": pinned,
             "load_average": os.getloadavg(), "generator_only": generator_only,
             "rounds": rounds, "p99_ratio_median": median,
             "p99_within_25_percent": median <= 1.25,
