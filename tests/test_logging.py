@@ -175,6 +175,36 @@ async def test_an_internal_error_costs_about_what_a_normal_request_costs(
     assert len([line for line in logged.lines() if "unhandled error" in line]) == 23
 
 
+async def test_a_repeated_error_is_logged_whole_once_a_minute_then_numbered(
+    platform: Platform, http: httpx.AsyncClient, logged: Captured
+) -> None:
+    """Every failing request logs its line with its request id; the traceback is written
+    for the first error of a kind (type and innermost frame) in a minute, the repeats are
+    numbered instead (bench/errors.py: a client repeating a failing request)."""
+    secret = vault.new_secret()
+    for n in range(3):
+        answer = await http.get(FAIL, headers={"X-Request-ID": f"fail-{n}"})
+        error_list(answer, 500, "INTERNAL_SERVER_ERROR")
+        answer = await http.post(FAIL_WITH_HEADERS, data={"client_secret": secret})
+        error_list(answer, 500, "INTERNAL_SERVER_ERROR")
+    platform.clock.advance(61)
+    later = await http.get(FAIL, headers={"X-Request-ID": "fail-3"})
+    error_list(later, 500, "INTERNAL_SERVER_ERROR")
+
+    lines = [line for line in logged.lines() if "unhandled error" in line and FAIL + " " in line]
+    assert len(lines) == 4, lines
+    assert all(f"request_id=fail-{n}" in line for n, line in enumerate(lines)), lines
+    assert all('error="RuntimeError: the test-only route failed"' in line for line in lines)
+    whole, first, second, next_minute = lines
+    assert "traceback=" in whole and "in fail" in whole and "repeat=" not in whole
+    assert "repeat=1" in first and "traceback=" not in first
+    assert "repeat=2" in second and "traceback=" not in second
+    assert "traceback=" in next_minute and "repeat=" not in next_minute, next_minute
+    quoting = [line for line in logged.lines() if FAIL_WITH_HEADERS in line and "error=" in line]
+    assert len(quoting) == 3 and "repeat=2" in quoting[-1], quoting
+    assert secret not in logged.everything()
+
+
 @pytest.mark.parametrize("failure", ["database down", "message quotes the secret"])
 @pytest.mark.parametrize("basic", [False, True], ids=["form", "basic"])
 async def test_token_request_that_fails_inside_leaves_no_secret_in_the_log(

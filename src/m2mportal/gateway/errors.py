@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 
 import msgspec
@@ -19,6 +20,9 @@ from m2mportal.domain.errors import ApiError
 from m2mportal.models import ErrorBody
 
 log = structlog.get_logger("m2mportal.gateway")
+_std = logging.getLogger("m2mportal.gateway")
+_UNHANDLED = logs.Known("unhandled error")
+_METHODS = {m: logs.Known(m) for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")}
 
 _MESSAGES = {
     404: "Not found",
@@ -56,12 +60,31 @@ def validation_problem(exc: msgspec.ValidationError | msgspec.DecodeError, where
     return f"{where}: {text}"
 
 
-def crash_response(clock: Clock, scope: Scope, exc: BaseException) -> Response:
+def crash_response(
+    clock: Clock, scope: Scope, exc: BaseException, repeats: logs.Repeats | None = None
+) -> Response:
     """Log an unhandled error and answer 500 with the error body.
 
     One short line (m2mportal.logs): the exception and the route, never the query string,
-    the form or the headers, which can carry credentials."""
-    log.error("unhandled error", method=scope.get("method"), path=scope.get("path"), exc_info=exc)
+    the form or the headers, which can carry credentials. With ``repeats``, an error of a
+    kind already logged whole in the last minute gets the line without its traceback and
+    with ``repeat=N`` (its number in that minute): the same line at a third of the cost."""
+    repeat = repeats.count(exc, clock.time()) if repeats is not None else 0
+    if repeat:
+        # describe() redacts the message as it makes it: the line need not redact it again.
+        logs.emit(
+            _std,
+            logging.ERROR,
+            _UNHANDLED,
+            method=_METHODS.get(scope["method"], scope["method"]),
+            path=scope.get("path"),
+            error=logs.Known(logs.describe(exc)),
+            repeat=repeat,
+        )
+    else:
+        log.error(
+            "unhandled error", method=scope.get("method"), path=scope.get("path"), exc_info=exc
+        )
     logs.note_logged(exc)
     return error_response(
         clock, ApiError(500, "Internal server error", ["an unexpected error occurred"])
@@ -77,9 +100,10 @@ class AnswerCrashes:
     after the answer started cannot be answered; it goes on to the server as before.
     """
 
-    def __init__(self, app: ASGIApp, clock: Clock) -> None:
+    def __init__(self, app: ASGIApp, clock: Clock, repeats: logs.Repeats) -> None:
         self.app = app
         self.clock = clock
+        self.repeats = repeats
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,11 +121,12 @@ class AnswerCrashes:
         except Exception as exc:
             if started:
                 raise
-            await crash_response(self.clock, scope, exc)(scope, receive, send)
+            await crash_response(self.clock, scope, exc, self.repeats)(scope, receive, send)
 
 
 def install(app: Starlette, clock: Clock) -> None:
     """Register handlers so framework errors and crashes answer with the error body."""
+    repeats = logs.Repeats()
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -118,10 +143,10 @@ def install(app: Starlette, clock: Clock) -> None:
     async def crash(request: Request, exc: Exception) -> Response:
         # What AnswerCrashes did not answer: an error in a middleware outside it, or one
         # after the answer started (Starlette then sends nothing and re-raises).
-        return crash_response(clock, request.scope, exc)
+        return crash_response(clock, request.scope, exc, repeats)
 
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(Exception, crash)
     # Innermost of the app's middleware (inside the metrics), before the stack is built.
-    app.user_middleware.append(Middleware(AnswerCrashes, clock=clock))
+    app.user_middleware.append(Middleware(AnswerCrashes, clock=clock, repeats=repeats))
