@@ -157,10 +157,26 @@ class Setup:
 
 @contextlib.contextmanager
 def serving(
-    db: str, pg_url: str, call: str = "details", log_level: str = "warning", sims: int = 1000
+    db: str,
+    pg_url: str,
+    call: str = "details",
+    log_level: str = "warning",
+    sims: int = 1000,
+    pin: bool = False,
 ) -> Iterator[Setup]:
     """A scratch database with ``sims`` SIMs, `m2mportal serve` and the bare app on free
-    ports; everything is stopped and removed afterwards."""
+    ports; everything is stopped and removed afterwards.
+
+    ``pin``: both servers on the first CPU, this process and so wrk on the others, so that
+    the load generator's threads do not queue the server they measure (2 CPUs here; the
+    bare app idles while the platform is measured, and the other way round)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = {cpus[0]} if pin and len(cpus) > 1 else None
+
+    def on_server_cpus() -> None:
+        if server_cpus:
+            os.sched_setaffinity(0, server_cpus)
+
     folder = Path(tempfile.mkdtemp(prefix="m2mp-hot-"))
     on_postgres = db == "postgresql"
     db_url = asyncio.run(create_database(pg_url)) if on_postgres else f"sqlite:///{folder}/bench.db"
@@ -183,6 +199,7 @@ def serving(
         platform_proc = subprocess.Popen(
             [sys.executable, "-m", "m2mportal.cli", "serve", "--port", str(port)],
             env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=on_server_cpus,
         )  # fmt: skip
         servers.append(platform_proc)
         base = f"http://127.0.0.1:{port}"
@@ -218,16 +235,19 @@ def serving(
             [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1",
              "--port", str(ref_port), "--log-level", "warning", "--no-access-log"],
             env=ref_env, cwd=ROOT / "bench", stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, preexec_fn=on_server_cpus,
         )  # fmt: skip
         servers.append(ref_proc)
         ref_url = f"http://127.0.0.1:{ref_port}{path}"
         wait_up(f"http://127.0.0.1:{ref_port}{API}/partners/{partner}/sims", ref_proc)
+        if server_cpus:
+            os.sched_setaffinity(0, set(cpus) - server_cpus)  # wrk inherits it
         yield Setup(
             db=db, call=call, url=base + path, ref_url=ref_url, headers=headers, script=script,
             body_bytes=len(sample.content), platform_pid=platform_proc.pid,
         )  # fmt: skip
     finally:
+        os.sched_setaffinity(0, cpus)
         for proc in servers:
             stop(proc)
         if on_postgres:
@@ -283,17 +303,18 @@ def main() -> None:
         "--log-level", default="warning",
         help="the platform's M2MP_LOG_LEVEL (info: one request line each, to /dev/null)",
     )  # fmt: skip
+    parser.add_argument("--pin", action="store_true", help="see serving()")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
-    with serving(args.db, args.pg_url, args.call, args.log_level) as setup:
+    with serving(args.db, args.pg_url, args.call, args.log_level, pin=args.pin) as setup:
         print(
             f"{args.call} on {args.db}: body {setup.body_bytes} bytes; {args.rounds} rounds; "
-            f"log level {args.log_level}",
+            f"log level {args.log_level}; pinned {args.pin}",
             flush=True,
         )
         result = measure(setup, args.rounds, args.seconds, args.warmup)
-    print(json.dumps({**result, "log_level": args.log_level}))
+    print(json.dumps({**result, "log_level": args.log_level, "pinned": args.pin}))
 
 
 if __name__ == "__main__":
