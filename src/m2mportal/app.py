@@ -16,7 +16,7 @@ from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.events import asyncapi, streams
 from m2mportal.gateway import errors
 from m2mportal.gateway.endpoints import build_routes
-from m2mportal.gateway.request_log import RequestLog
+from m2mportal.gateway.front import Front
 from m2mportal.gateway.routing import SegmentRouter
 from m2mportal.iam import endpoints as iam
 from m2mportal.network import generator
@@ -87,12 +87,12 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
             ),
             *portal.routes(platform),
         ],
-        # Outermost: the request id is bound before anything logs, and every answer (a
-        # crash's 500 too) carries it and is logged once.
-        middleware=[Middleware(RequestLog), Middleware(ops.MetricsMiddleware, metrics=metrics)],
+        # The request id is bound before anything logs, and every answer (a crash's 500
+        # too) carries it, is counted and is logged once.
+        middleware=[Middleware(Front, metrics=metrics, clock=platform.clock)],
         lifespan=lifespan,
     )
-    errors.install(app, platform.clock)
+    errors.install(app, platform.clock, answer_crashes=False)
     app.router = SegmentRouter(app.router.routes, lifespan=lifespan)
     # A trailing-slash redirect would build its Location from the Host header: 404 instead.
     app.router.redirect_slashes = False

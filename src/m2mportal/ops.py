@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prometheus_client import (
@@ -15,7 +14,6 @@ from prometheus_client import (
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from m2mportal.domain.errors import ApiError
 from m2mportal.gateway.client_address import in_networks
@@ -37,36 +35,17 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=self.registry,
         )
-
-
-class MetricsMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware: it would cost a task per request)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
         # Each (method, status)'s counter, found once: labels() checks and locks per call.
         self._counters: dict[tuple[str, int], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        metrics = self.metrics
-        counters = self._counters
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                key = (scope["method"], message["status"])
-                counter = counters.get(key)
-                if counter is None:
-                    counter = counters[key] = metrics.requests.labels(key[0], str(key[1]))
-                counter.inc()
-                metrics.latency.observe(time.perf_counter() - started)
-            await send(message)
-
-        await self.app(scope, receive, send_wrapper)
+    def count(self, method: str, status: int, seconds: float) -> None:
+        """One answer: its method and status, and the time to its head."""
+        key = (method, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.requests.labels(method, str(status))
+        counter.inc()
+        self.latency.observe(seconds)
 
 
 def routes(platform: Platform, metrics: Metrics) -> list[Route]:

@@ -124,8 +124,11 @@ class AnswerCrashes:
             await crash_response(self.clock, scope, exc, self.repeats)(scope, receive, send)
 
 
-def install(app: Starlette, clock: Clock) -> None:
-    """Register handlers so framework errors and crashes answer with the error body."""
+def install(app: Starlette, clock: Clock, answer_crashes: bool = True) -> None:
+    """Register handlers so framework errors and crashes answer with the error body.
+
+    ``answer_crashes``: add AnswerCrashes as the app's innermost middleware (an app with
+    gateway/front.py in front has its crashes answered there)."""
     repeats = logs.Repeats()
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -148,5 +151,6 @@ def install(app: Starlette, clock: Clock) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(Exception, crash)
-    # Innermost of the app's middleware (inside the metrics), before the stack is built.
-    app.user_middleware.append(Middleware(AnswerCrashes, clock=clock, repeats=repeats))
+    if answer_crashes:
+        # Innermost of the app's middleware, before the stack is built.
+        app.user_middleware.append(Middleware(AnswerCrashes, clock=clock, repeats=repeats))

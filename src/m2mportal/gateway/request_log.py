@@ -11,7 +11,7 @@ The request id comes from the caller's ``X-Request-ID`` when it is printable ASC
 most 128 characters, else it is made here; the answer carries it in ``X-Request-ID`` and
 every log line of the request (a 500's included) in ``request_id``.
 
-Pure ASGI, like ops.MetricsMiddleware: BaseHTTPMiddleware would cost a task per request.
+gateway/front.py calls begin() as a request comes in and write_line() once it is answered.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import os
 import time
 from typing import Any
 
-import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from m2mportal.logs import Known, emit
 
@@ -31,7 +30,7 @@ MAX_ID_CHARS = 128
 _ID_KEY = "m2mp.request_id"
 _CALLER_KEY = "m2mp.caller"
 # The log field every line of a request gets (structlog's context variables).
-_CONTEXT_FIELD = "request_id"
+CONTEXT_FIELD = "request_id"
 
 # Written through logs.emit: the same line as structlog's, at a third of the cost, and
 # nothing at all below the log level (structlog still built its bound logger then).
@@ -76,7 +75,7 @@ def note_caller(scope: Scope, client_id: str | None, partner_id: int | None) -> 
 
 
 def request_id(scope: Scope) -> str | None:
-    """The request's id (None outside RequestLog)."""
+    """The request's id (None outside gateway/front.py)."""
     value: str | None = scope.get(_ID_KEY)
     return value
 
@@ -109,49 +108,28 @@ def _partner(scope: Scope, caller: tuple[str | None, int | None] | None) -> int 
     return caller[1] if caller else None
 
 
-class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def begin(scope: Scope) -> str:
+    """The request's id (the caller's, else a new one), kept in the scope."""
+    rid: str = _incoming(scope) or Known(_ids.new())
+    scope[_ID_KEY] = rid
+    return rid
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        rid = _incoming(scope) or Known(_ids.new())
-        scope[_ID_KEY] = rid
-        id_header = (HEADER, rid.encode("ascii"))
-        status = 500
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
-            await send(message)
-
-        tokens = structlog.contextvars.bind_contextvars(**{_CONTEXT_FIELD: rid})
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.reset_contextvars(**tokens)
-            self._line(scope, status, started, rid)
-
-    @staticmethod
-    def _line(scope: Scope, status: int, started: float, rid: str) -> None:
-        if not log.isEnabledFor(logging.INFO):
-            return
-        caller: Any = scope.get(_CALLER_KEY)
-        method = scope["method"]
-        emit(
-            log,
-            logging.INFO,
-            _EVENT,
-            method=_METHODS.get(method, method),
-            path=_path_template(scope),
-            status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            client_id=caller[0] if caller else None,
-            partner_id=_partner(scope, caller),
-            request_id=rid,
-        )
+def write_line(scope: Scope, status: int, started: float, rid: str) -> None:
+    """The request's line, once its answer is complete (nothing below ``info``)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    caller: Any = scope.get(_CALLER_KEY)
+    method = scope["method"]
+    emit(
+        log,
+        logging.INFO,
+        _EVENT,
+        method=_METHODS.get(method, method),
+        path=_path_template(scope),
+        status=status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+        client_id=caller[0] if caller else None,
+        partner_id=_partner(scope, caller),
+        request_id=rid,
+    )
