@@ -141,6 +141,15 @@ def main() -> None:
                 # The first step after switching on only sets the position; the next, one
                 # step interval later, generates: wait for both, and the profiles made.
                 time.sleep(max(args.warmup, 2 * STEP_SECONDS + 1))
+            else:
+                # A phase "without" must be without: wait until the ledger stops growing
+                # (a step under way stops at its next slice; at most 30 s).
+                count, deadline = asyncio.run(count_records(env)), time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    time.sleep(1.0)
+                    count, before = asyncio.run(count_records(env)), count
+                    if count == before:
+                        break
 
         wrk(url, args.warmup, headers)
         switch(True)

@@ -227,6 +227,40 @@ async def test_a_restart_mid_window_loses_and_duplicates_nothing(
     assert await snapshot(scene) == reference
 
 
+async def test_switching_off_stops_a_step_at_its_next_slice(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator switching the generator off mid-step: no batch after the next one is
+    written, the position stays, and switching on again starts at the present."""
+    world = scene.world
+    await world.move_clock(mid_month(world.platform.clock.now()))
+    await configure(world, running=True)
+    await generator.for_platform(world.platform).step()
+    position = (await configure(world))["position"]
+    world.platform.clock.advance(MINUTES * 60)
+    await world.renew()  # the operator's token expired with the clock
+    monkeypatch.setattr(generator, "BATCH", 2)
+    real_ingest, calls = records.ingest, []
+
+    async def switched_off_after_the_second(*args: Any) -> Any:
+        answer = await real_ingest(*args)
+        calls.append(answer)
+        if len(calls) == 2:
+            await configure(world, running=False)
+        return answer
+
+    monkeypatch.setattr(records, "ingest", switched_off_after_the_second)
+    result = await generator.for_platform(world.platform).step()
+    assert len(calls) == 2 and result.accepted == 4 and not result.behind
+    written = await world.platform.db.fetch_val("SELECT COUNT(*) FROM network_records")
+    assert written == 4
+    config = await configure(world)
+    assert not config["running"] and config["position"] == position
+    # Off: a step generates nothing.
+    assert (await generator.for_platform(world.platform).step()).accepted == 0
+    assert len(calls) == 2
+
+
 async def test_config_is_persisted_and_checked(world: World) -> None:
     default = (await world.op("GET", "/simulator/config")).json()
     assert default == {

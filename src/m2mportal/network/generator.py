@@ -73,8 +73,11 @@ INTERIM_SECONDS = 900  # device time between a session's interim updates (RADIUS
 WINDOW_DEVICE_SECONDS = 3600  # at most one device hour per step
 MAX_LAG_DEVICE_SECONDS = 86400  # further behind: restart at the present
 STEP_DOWN_SHARE = 0.125  # the volume a Speed Step-down lets through
-BATCH = 50  # records per ingestion transaction: short ones (a few ms) keep requests flowing
-SIM_PAGE = 100  # Active SIMs read and turned into records at a time
+# Records per ingestion transaction and Active SIMs read and turned into records at a time:
+# each is one slice of the event loop's time (1-3 ms here), and the requests queued behind
+# a slice wait for it (bench/generator.py: batches of 50 and pages of 100 took 3-8 ms).
+BATCH = 25
+SIM_PAGE = 50
 # Real seconds between steps: each step reads every Active SIM, so fewer, longer windows
 # cost less; records show up at most this late.
 STEP_SECONDS = 5.0
@@ -314,6 +317,8 @@ class Generator:
                 out += sim_records(config, sim, profile, d0, d1, opened_ids, known)
             after = page[-1]["iccid"]
             await asyncio.sleep(0)
+            if not await self._running():
+                return StepResult(start, start)
         out.sort(key=lambda item: (item[0], item[1], item[2].record_id))
         # Generated sessions that no longer go on (the SIM left Active or lost data, the
         # seed or speed changed) stop where the window starts.
@@ -323,6 +328,11 @@ class Generator:
         for first in range(0, len(batch), BATCH):
             if first:
                 await asyncio.sleep(0)  # the inline SQLite driver never yields by itself
+                if not await self._running():
+                    # Switched off: the rest of the window is not generated, and the
+                    # position stays (switching on again starts at the present).
+                    result.end, result.behind = start, False
+                    return result
             answer = await records.ingest(
                 self.db, self.clock, batch[first : first + BATCH], self.bus
             )
@@ -333,6 +343,10 @@ class Generator:
                             first=answer.rejected[0])  # fmt: skip
         await store.move_position(self.db, start, end)
         return result
+
+    async def _running(self) -> bool:
+        """Still switched on: a step stops between two slices once it is switched off."""
+        return (await read_config(self.db, self.default)).running
 
     @staticmethod
     def _stopped(row: Row, start: float) -> SessionStop:
