@@ -135,6 +135,7 @@ def main() -> None:
 
         def switch(running: bool) -> None:
             body = {"running": running, "speed": args.speed}
+            operator = token(base, ids["operator_id"], ids["operator_secret"])
             answer = httpx.put(config, headers=operator, json=body)
             assert answer.status_code == 200, answer.text
             if running:
@@ -159,6 +160,9 @@ def main() -> None:
         # are measured close together): without, then with the generator.
         rounds = []
         for _ in range(args.rounds):
+            # Tokens last 5 minutes; a run lasts longer.
+            headers = token(base, ids["client_id"], ids["secret"])
+            operator = token(base, ids["operator_id"], ids["operator_secret"])
             off = phase(env, server.pid, args.seconds, (url, headers))
             switch(True)
             on = phase(env, server.pid, args.seconds, (url, headers))
