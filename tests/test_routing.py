@@ -170,6 +170,10 @@ async def test_paths_that_name_nothing_say_what_may_stand_there(scene: Scene) ->
     assert_error_mentions(answer, 404, "NOT_FOUND", "'tarifs'", "tariffs", "partners")
     for url in (API_BASE, API_BASE + "/", OPERATOR_BASE, "/nowhere"):
         assert_error_mentions(await scene.call("GET", url), 404, "NOT_FOUND")
+    # A sibling's literal name is no ICCID further down the path either (the literal in
+    # the middle of the path was taken as one: 400 about the ICCID instead of 404).
+    answer = await scene.call("POST", f"{API_BASE}/partners/{scene.partner}/sims/actions/hlr/check")
+    assert_error_mentions(answer, 404, "NOT_FOUND", "'hlr' is not one of")
 
 
 async def test_trailing_slash_is_404_without_a_redirect(scene: Scene) -> None:
@@ -196,3 +200,58 @@ async def test_405_outside_the_apis_carries_allow(scene: Scene) -> None:
     answer = await scene.world.http.post("/healthz")
     error_list(answer, 405, "METHOD_NOT_ALLOWED")
     assert "GET" in allow_of(answer)
+
+
+def _sample_paths(path: str) -> list[str]:
+    """The route path filled in several ways: plausible values, each parameter in turn
+    replaced by a sibling's literal name, a number, a leading zero, and odd tails."""
+    plain = {"partnerId": "7", "signupId": "708855306", "iccid": "89490200000000005012"}
+    names = re.findall(r"\{(\w+)\}", path)
+    fill = lambda values: re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x1"), path)  # noqa: E731
+    paths = {fill(plain)}
+    for name in names:
+        for value in ("actions", "details", "sms", "session", "123", "0123", "a b", "x"):
+            paths.add(fill({**plain, name: value}))
+    base = fill(plain)
+    paths |= {base + "/", base + "/extra", base.rsplit("/", 1)[0], base + "x"}
+    return sorted(paths)
+
+
+@pytest.mark.parametrize("api", ["customer", "operator"])
+async def test_the_api_dispatch_takes_the_route_starlette_would(platform: Any, api: str) -> None:
+    """gateway/routing.py ApiDispatch sends an API request straight to its endpoint: for
+    every route path filled many ways and every method, it must pick the endpoint
+    Starlette's router picks, with the same path parameters, and leave to Starlette
+    (the 404/405 fallback routes) exactly the requests no endpoint takes."""
+    from starlette.routing import Match
+
+    from m2mportal.app import create_app
+
+    app = create_app(platform, background=False)
+    dispatch = app.build_middleware_stack().app  # type: ignore[attr-defined]
+    prefix, endpoints = (
+        (API_BASE, API_ENDPOINTS) if api == "customer" else (OPERATOR_BASE, OPERATOR_ENDPOINTS)
+    )
+    checked = taken = 0
+    for path in sorted({p for e in endpoints for p in _sample_paths(prefix + e.path)}):
+        for method in (*METHODS, "HEAD"):
+            scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+            expected = None
+            for route in app.router.routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    expected = route, child.get("path_params", {})
+                    break
+            found = dispatch.find(scope)
+            if found is None:
+                # Only a fallback (404/405 with the error body) may take what it leaves.
+                assert expected is not None and expected[0].path in (
+                    prefix,
+                    prefix + "/{rest:path}",
+                ), (method, path)
+            else:
+                taken += 1
+                assert expected is not None and found[0] is expected[0], (method, path)
+                assert found[1] == expected[1], (method, path)
+            checked += 1
+    assert taken > len(endpoints) and checked > 5 * taken

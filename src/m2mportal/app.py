@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.types import ASGIApp
 
 from m2mportal import API_BASE, docs_ui, logs, maintenance, ops
 from m2mportal.actions import worker
 from m2mportal.api.routes import ENDPOINTS as API_ENDPOINTS
 from m2mportal.events import asyncapi, streams
 from m2mportal.gateway import errors
-from m2mportal.gateway.endpoints import build_routes
+from m2mportal.gateway.endpoints import ApiRoutes, api_routes
 from m2mportal.gateway.front import Front
-from m2mportal.gateway.routing import SegmentRouter
+from m2mportal.gateway.routing import ApiDispatch, SegmentRouter
 from m2mportal.iam import endpoints as iam
 from m2mportal.network import generator
 from m2mportal.operator.routes import ENDPOINTS as OPERATOR_ENDPOINTS
@@ -38,6 +40,28 @@ async def _provisioner(platform: Platform) -> None:
         except Exception:
             log.exception("provisioning pass failed")
         await asyncio.sleep(0.5)
+
+
+class _App(Starlette):
+    """Starlette with gateway/front.py as its outermost layer and the APIs' endpoints
+    reached without Starlette's exception layer and route walk (gateway/routing.py
+    ApiDispatch); everything else goes through Starlette's exception handlers and router.
+
+    Starlette puts its own error layer outside all others; Front answers a crash itself
+    (with the request id, counted and logged once), so that layer had nothing left to do.
+    """
+
+    def __init__(self, apis: list[ApiRoutes], front: dict[str, Any], **kwargs: Any) -> None:
+        self._apis = apis
+        self._front = front
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = {k: v for k, v in self.exception_handlers.items() if k not in (500, Exception)}
+        dispatch = ApiDispatch(ExceptionMiddleware(self.router, handlers, self.debug), self.router)
+        for api in self._apis:
+            dispatch.add(api.table, api.endpoints)
+        return Front(dispatch, **self._front)
 
 
 def create_app(platform: Platform, background: bool = True) -> Starlette:
@@ -75,10 +99,18 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = Starlette(
+    apis = [
+        api_routes(API_ENDPOINTS, API_BASE, platform),
+        api_routes(operator_endpoints, OPERATOR_BASE, platform),
+    ]
+    app = _App(
+        apis,
+        # The request id is bound before anything logs, and every answer (a crash's 500
+        # too) carries it, is counted and is logged once.
+        {"metrics": metrics, "clock": platform.clock},
         routes=[
-            *build_routes(API_ENDPOINTS, API_BASE, platform),
-            *build_routes(operator_endpoints, OPERATOR_BASE, platform),
+            *apis[0].all,
+            *apis[1].all,
             *iam.routes(platform),
             *streams.routes(platform),
             *ops.routes(platform, metrics),
@@ -87,9 +119,6 @@ def create_app(platform: Platform, background: bool = True) -> Starlette:
             ),
             *portal.routes(platform),
         ],
-        # The request id is bound before anything logs, and every answer (a crash's 500
-        # too) carries it, is counted and is logged once.
-        middleware=[Middleware(Front, metrics=metrics, clock=platform.clock)],
         lifespan=lifespan,
     )
     errors.install(app, platform.clock, answer_crashes=False)

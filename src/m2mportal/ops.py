@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,31 +19,45 @@ from m2mportal.platform import Platform
 
 
 class Metrics:
+    """Every answer counted by method and status, and its time to the response head.
+
+    Counted in a dict and a list of bucket counts, and handed to prometheus_client as
+    metric families when /metrics is read (a custom collector, the library's way for
+    figures kept elsewhere): its Counter and Histogram take a lock and walk their
+    buckets on each answer, 3 us of a GET SIM details. One event loop counts, so the
+    figures need no lock."""
+
+    BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
     def __init__(self) -> None:
+        self._answers: dict[tuple[str, int], int] = {}
+        # Answers per bucket (not cumulative), the last for those over the largest bound.
+        self._buckets = [0] * (len(self.BUCKETS) + 1)
+        self._seconds = 0.0
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "m2mp_http_requests",
-            "HTTP requests answered",
-            ["method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "m2mp_http_request_seconds",
-            "Time to the response head",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
-            registry=self.registry,
-        )
-        # Each (method, status)'s counter, found once: labels() checks and locks per call.
-        self._counters: dict[tuple[str, int], Any] = {}
+        self.registry.register(self)
 
     def count(self, method: str, status: int, seconds: float) -> None:
         """One answer: its method and status, and the time to its head."""
         key = (method, status)
-        counter = self._counters.get(key)
-        if counter is None:
-            counter = self._counters[key] = self.requests.labels(method, str(status))
-        counter.inc()
-        self.latency.observe(seconds)
+        self._answers[key] = self._answers.get(key, 0) + 1
+        self._buckets[bisect_left(self.BUCKETS, seconds)] += 1
+        self._seconds += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "m2mp_http_requests", "HTTP requests answered", labels=["method", "status"]
+        )
+        for (method, status), answers in sorted(self._answers.items()):
+            requests.add_metric([method, str(status)], answers)
+        yield requests
+        latency = HistogramMetricFamily("m2mp_http_request_seconds", "Time to the response head")
+        buckets, total = [], 0
+        for bound, answers in zip([*self.BUCKETS, float("inf")], self._buckets, strict=True):
+            total += answers
+            buckets.append((floatToGoString(bound), total))
+        latency.add_metric([], buckets, self._seconds)
+        yield latency
 
 
 def routes(platform: Platform, metrics: Metrics) -> list[Route]:

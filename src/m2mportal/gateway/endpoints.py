@@ -15,7 +15,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from m2mportal.domain.errors import ApiError, bad_request, forbidden
 from m2mportal.gateway import inputs
@@ -93,14 +93,41 @@ class Endpoint:
     body_schema: dict[str, Any] = field(default_factory=dict)
 
 
-def _encode(result: Any, status: int, headers: dict[str, str] | None) -> Response:
+class _JsonAnswer:
+    """An endpoint's JSON answer as its two ASGI messages, the headers already in the
+    server's form. Starlette's Response builds them from a dict and a media type, and
+    rescans them for each header set afterwards (4 of a GET SIM details' 68 us)."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, body: bytes, status: int, extra: list[tuple[bytes, bytes]]) -> None:
+        self.body = body
+        self.status = status
+        self.headers = [
+            (b"content-length", str(len(body)).encode("ascii")),
+            (b"content-type", b"application/json"),
+            *extra,
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+_DEPRECATED = (b"deprecation", b"true")
+
+
+def _encode(result: Any, status: int, budget: Budget | None, deprecated: bool) -> ASGIApp:
     if isinstance(result, Response):
-        if headers:
-            result.headers.update(headers)
+        if budget is not None:
+            result.headers.update(budget.headers())
+        if deprecated:
+            result.headers["Deprecation"] = "true"
         return result
-    # The headers given to the constructor: set one by one afterwards, each one rescanned
-    # every header already there (9 us a call for the budget's three).
-    return Response(msgspec.json.encode(result), status, headers, _JSON)
+    extra = budget.raw_headers() if budget is not None else []
+    if deprecated:
+        extra.append(_DEPRECATED)
+    return _JsonAnswer(msgspec.json.encode(result), status, extra)
 
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 SIM records of the operator's bulk insert fit
@@ -149,7 +176,7 @@ class _Route:
 
     __slots__ = ("handle",)
 
-    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+    def __init__(self, handle: Callable[[Request], Awaitable[ASGIApp]]) -> None:
         self.handle = handle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -157,12 +184,12 @@ class _Route:
         await response(scope, receive, send)
 
 
-def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitable[Response]]:
+def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitable[ASGIApp]]:
     clock = platform.clock
     role = endpoint.role
     query_reader = inputs.QueryReader(endpoint.query)
 
-    async def handle(request: Request) -> Response:
+    async def handle(request: Request) -> ASGIApp:
         try:
             principal = None
             if role is not None:
@@ -198,23 +225,35 @@ def _wrap(endpoint: Endpoint, platform: Platform) -> Callable[[Request], Awaitab
                 if call.budget is not None:
                     error.headers = {**call.budget.headers(), **error.headers}
                 raise
-            answer_headers: dict[str, str] | None = None
-            if call.budget is not None:
-                answer_headers = call.budget.headers()
-            if endpoint.deprecated:
-                answer_headers = {**(answer_headers or {}), "Deprecation": "true"}
-            return _encode(result, endpoint.status, answer_headers)
+            return _encode(result, endpoint.status, call.budget, endpoint.deprecated)
         except ApiError as error:
             return error_response(clock, error)
 
     return handle
 
 
-def build_routes(endpoints: Sequence[Endpoint], prefix: str, platform: Platform) -> list[Route]:
-    """The endpoints' routes, then one route answering 404/405 for the rest of ``prefix``."""
+@dataclass
+class ApiRoutes:
+    """An API's routes: one per endpoint in table order, then the 404/405 fallbacks."""
+
+    table: RouteTable
+    endpoints: list[Route]
+    fallbacks: list[Route]
+
+    @property
+    def all(self) -> list[Route]:
+        return [*self.endpoints, *self.fallbacks]
+
+
+def api_routes(endpoints: Sequence[Endpoint], prefix: str, platform: Platform) -> ApiRoutes:
     table = RouteTable(prefix, [(e.method, e.path) for e in endpoints])
     routes = [
         table.route(e.path, _Route(_wrap(e, platform)), e.method, e.handler.__name__)
         for e in endpoints
     ]
-    return [*routes, *table.fallbacks(platform.clock)]
+    return ApiRoutes(table, routes, table.fallbacks(platform.clock))
+
+
+def build_routes(endpoints: Sequence[Endpoint], prefix: str, platform: Platform) -> list[Route]:
+    """The endpoints' routes, then one route answering 404/405 for the rest of ``prefix``."""
+    return api_routes(endpoints, prefix, platform).all

@@ -65,7 +65,10 @@ def _segment_pattern(segments: tuple[str, ...], index: int, every: list[tuple[st
     if name in NUMERIC_PATH_PARAMS:
         return "[0-9]+"
     names = "|".join(re.escape(s) for s in siblings)
-    return f"(?!(?:{names})$)[^/]+"
+    # The end of the segment, not only of the path: the pattern also sits inside a whole
+    # path's expression (RouteTable.route), where ".../sims/actions/hlr/check" must not
+    # take "actions" as an ICCID either.
+    return f"(?!(?:{names})(?:/|$))[^/]+"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class RouteTable:
             for path, segments in split.items()
         ]
         self._by_path = {t.path: t for t in self.templates}
+
+    def template(self, path: str) -> _Template:
+        return self._by_path[path]
 
     def route(self, path: str, endpoint: Callable[[Request], Awaitable[Response]] | ASGIApp,
               method: str, name: str) -> Route:  # fmt: skip
@@ -236,3 +242,95 @@ class SegmentRouter(Router):
                     await route.handle(scope, receive, send)
                     return
         await super().app(scope, receive, send)
+
+
+class _Entry:
+    """A route path of an API, matched segment by segment: a literal by equality, a
+    parameter by its pattern."""
+
+    __slots__ = ("by_method", "checks")
+
+    def __init__(self, template: _Template) -> None:
+        # (parameter name or None, the literal or None, the segment's pattern)
+        self.checks = tuple(
+            (_param(segment), None if _param(segment) else segment, pattern)
+            for segment, pattern in zip(template.segments, template.patterns, strict=True)
+        )
+        self.by_method: dict[str, Route] = {}
+
+    def params(self, segments: list[str]) -> dict[str, str] | None:
+        """The path parameters when every segment is taken, else None."""
+        params: dict[str, str] = {}
+        for (name, literal, pattern), segment in zip(self.checks, segments, strict=True):
+            if name is None:
+                if segment != literal:
+                    return None
+            elif pattern.fullmatch(segment) is None:
+                return None
+            else:
+                params[name] = segment
+        return params
+
+
+class ApiDispatch:
+    """The APIs' routes answered straight from the route table, the rest by ``other``.
+
+    A request to an endpoint of the route tables (the customer and the operator API) goes
+    to the endpoint's app at once: Starlette's way there is its exception layer and a
+    regular-expression match per route with convertors (8 of the 68 us a GET SIM details
+    took in process, issue 15). Endpoints answer their own errors (gateway/endpoints.py)
+    and gateway/front.py a crash, so that layer has nothing to do for them. The scope gets
+    what Starlette's router gives it (``route``, ``path_params``, ``router``). Anything
+    else, a path no endpoint takes (404/405 from the fallback routes) included, goes to
+    ``other``: Starlette's stack, as before.
+    """
+
+    def __init__(self, other: ASGIApp, router: Router) -> None:
+        self.other = other
+        self.router = router
+        # (prefix, {segment count: entries in table order})
+        self._apis: list[tuple[str, dict[int, list[_Entry]]]] = []
+
+    def add(self, table: RouteTable, routes: Sequence[Route]) -> None:
+        """An API's endpoint routes (RouteTable.route), in table order."""
+        entries: dict[str, _Entry] = {}
+        by_count: dict[int, list[_Entry]] = {}
+        for route in routes:
+            template = table.template(route.path[len(table.prefix) :])
+            entry = entries.get(template.path)
+            if entry is None:
+                entry = entries[template.path] = _Entry(template)
+                by_count.setdefault(len(template.segments), []).append(entry)
+            for method in route.methods or ():
+                entry.by_method.setdefault(method, route)
+        self._apis.append((table.prefix, by_count))
+
+    def find(self, scope: Scope) -> tuple[Route, dict[str, str]] | None:
+        """The endpoint route taking this request and its path parameters, if any: the
+        route Starlette's router would take (tests/test_routing.py checks every path)."""
+        path = get_route_path(scope)
+        method = scope["method"]
+        for prefix, by_count in self._apis:
+            if not path.startswith(prefix):
+                continue
+            segments = path[len(prefix) :].split("/")
+            if segments[0]:  # the prefix ends inside a segment: another path
+                continue
+            del segments[0]
+            for entry in by_count.get(len(segments), ()):
+                route = entry.by_method.get(method)
+                if route is not None and (params := entry.params(segments)) is not None:
+                    return route, params
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self.find(scope) if scope["type"] == "http" else None
+        if found is None:
+            await self.other(scope, receive, send)
+            return
+        route, params = found
+        scope["router"] = self.router
+        scope["route"] = route
+        scope["endpoint"] = route.endpoint
+        scope["path_params"] = params
+        await route.app(scope, receive, send)
