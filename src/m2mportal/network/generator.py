@@ -74,10 +74,13 @@ WINDOW_DEVICE_SECONDS = 3600  # at most one device hour per step
 MAX_LAG_DEVICE_SECONDS = 86400  # further behind: restart at the present
 STEP_DOWN_SHARE = 0.125  # the volume a Speed Step-down lets through
 # Records per ingestion transaction and Active SIMs read and turned into records at a time:
-# each is one slice of the event loop's time (1-3 ms here), and the requests queued behind
-# a slice wait for it (bench/generator.py: batches of 50 and pages of 100 took 3-8 ms).
-BATCH = 25
-SIM_PAGE = 50
+# each is one slice of the event loop's time, and every request queued behind a slice
+# waits for it, so the API's p99 grows by about the slice's length. Batches of 5 records
+# and pages of 20 SIMs take about 0.4-0.6 ms each; batches of 25 and pages of 50 took
+# 1.4 ms (up to 5): at 10,000 SIMs the slices over 1 ms went from 601 to 16 in 30 s
+# (docs/benchmarks.md). The smaller transactions cost about 15% more ingestion time.
+BATCH = 5
+SIM_PAGE = 20
 # Real seconds between steps: each step reads every Active SIM and works out its cycles,
 # so fewer, longer windows cost less (at 10,000 SIMs that was 40% of the generator's time
 # with a step every 5 s); records show up at most this late.
