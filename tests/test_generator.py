@@ -5,6 +5,7 @@ restrictions apply; a restart mid-window loses and duplicates nothing; the opera
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,24 @@ async def test_a_sim_that_stops_being_active_goes_offline(scene: Scene) -> None:
     assert after["usage"]["dataBytes"] == before[online[0]]["usage"]["dataBytes"]
 
 
+def batches_of_two(
+    monkeypatch: pytest.MonkeyPatch, after: Callable[[list[Any]], Awaitable[None]]
+) -> list[Any]:
+    """The generator writes batches of 2 records; after each batch is ingested, ``after``
+    sees every answer so far (and may raise or switch the generator off). The answers."""
+    monkeypatch.setattr(generator, "BATCH", 2)
+    real_ingest, calls = records.ingest, []
+
+    async def ingest(*args: Any) -> Any:
+        answer = await real_ingest(*args)
+        calls.append(answer)
+        await after(calls)
+        return answer
+
+    monkeypatch.setattr(records, "ingest", ingest)
+    return calls
+
+
 async def test_a_restart_mid_window_loses_and_duplicates_nothing(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -206,18 +225,14 @@ async def test_a_restart_mid_window_loses_and_duplicates_nothing(
     await configure(world, running=True)
     await generator.for_platform(world.platform).step()
     world.platform.clock.advance(MINUTES * 60)
-    # The process dies in the middle of a window: batches written, the position not.
-    monkeypatch.setattr(generator, "BATCH", 2)
-    real_ingest, calls = records.ingest, []
 
-    async def dying(*args: Any) -> Any:
-        answer = await real_ingest(*args)
-        calls.append(answer)
+    # The process dies in the middle of a window: batches written, the position not.
+    async def die_at_the_sixth(calls: list[Any]) -> None:
         if len(calls) == 6:
             raise RuntimeError("killed")
-        return answer
 
-    monkeypatch.setattr(records, "ingest", dying)
+    real_ingest = records.ingest
+    calls = batches_of_two(monkeypatch, die_at_the_sixth)
     with pytest.raises(RuntimeError):
         await generator.for_platform(world.platform).catch_up()
     monkeypatch.setattr(records, "ingest", real_ingest)
@@ -239,17 +254,12 @@ async def test_switching_off_stops_a_step_at_its_next_slice(
     position = (await configure(world))["position"]
     world.platform.clock.advance(MINUTES * 60)
     await world.renew()  # the operator's token expired with the clock
-    monkeypatch.setattr(generator, "BATCH", 2)
-    real_ingest, calls = records.ingest, []
 
-    async def switched_off_after_the_second(*args: Any) -> Any:
-        answer = await real_ingest(*args)
-        calls.append(answer)
+    async def switch_off_after_the_second(calls: list[Any]) -> None:
         if len(calls) == 2:
             await configure(world, running=False)
-        return answer
 
-    monkeypatch.setattr(records, "ingest", switched_off_after_the_second)
+    calls = batches_of_two(monkeypatch, switch_off_after_the_second)
     result = await generator.for_platform(world.platform).step()
     assert len(calls) == 2 and result.accepted == 4 and not result.behind
     written = await world.platform.db.fetch_val("SELECT COUNT(*) FROM network_records")
