@@ -7,9 +7,9 @@ when the answer is complete (gateway/request_log.py). These were three middlewar
 call and a wrapper around ``send`` on every request: one layer does the same at a tenth
 of a GET SIM details' time less (docs/benchmarks.md, issue 15).
 
-An error after the answer started cannot be answered; it goes on to Starlette's outer
-error layer and the server, as before. Pure ASGI: BaseHTTPMiddleware would cost a task per
-request.
+It is the app's outermost layer (app.py): an error after the answer started cannot be
+answered, and goes on to the server, which closes the connection and logs it. Pure ASGI:
+BaseHTTPMiddleware would cost a task per request.
 """
 
 from __future__ import annotations
