@@ -200,12 +200,14 @@ class SegmentRouter(Router):
     """Starlette's router, trying first only the routes that can take a path of this many
     segments.
 
-    Starlette asks every route in turn: GET SIM details came seventh, 2-3 us a route, a
-    tenth of the request. A route whose parameters take no ``/`` (every convertor but
-    ``path``) takes paths of exactly its own segment count. The first full match among
-    those routes, in table order, is the first full match of all of them (no other route
-    can match at all), and a full match always wins over a partial one; without one the
-    request goes through Starlette's whole walk (404, 405, mounts), as before.
+    Starlette asks every route in turn, 2-3 us a route (GET SIM details came seventh; API
+    endpoints now arrive through ApiDispatch, this router serves the rest: the portal,
+    IAM, streams, docs and the APIs' 404/405 fallbacks). A route whose parameters take
+    no ``/`` (every convertor but ``path``) takes paths of exactly its own segment count.
+    The first full match among those routes, in table order, is the first full match of
+    all of them (no other route can match at all), and a full match always wins over a
+    partial one; without one the request goes through Starlette's whole walk (404, 405,
+    mounts), as before.
     """
 
     _indexed: tuple[int, int] = (0, -1)
