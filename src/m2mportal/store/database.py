@@ -80,8 +80,8 @@ class Checkpointer:
     Two syncs would otherwise land on the event loop, 2-15 ms each on ext4: an automatic
     checkpoint inside a COMMIT (off: ``wal_autocheckpoint=0``), and the sync of the WAL
     header by the first COMMIT after a complete checkpoint, which starts the WAL over
-    (bench/generator.py: the API's p99 under the traffic generator 1.46-1.68 times its
-    figure without; 1.03-1.07 without that sync). So the WAL starts over here instead:
+    (bench/generator.py: the API's p99 under the traffic generator was 1.46-1.68 times its
+    figure without; 1.02 since the WAL starts over here instead, as follows).
 
     1. A read transaction on ``guard`` holds a place in the WAL; while it does, no writer
        can start the WAL over. A PASSIVE checkpoint copies the WAL up to that place: the
@@ -358,7 +358,10 @@ class SqliteDatabase:
         return json.dumps(list(values))
 
     async def checkpoint(self) -> None:
-        """One checkpointer turn now, off the event loop (it turns every second anyway)."""
+        """One checkpointer turn now, off the event loop (it turns every second anyway).
+
+        Not from inside a transaction: the turn waits for the write lock (5 s at most).
+        """
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.turn)
 
