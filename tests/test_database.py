@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from m2mportal.store.database import SqliteDatabase
@@ -108,3 +109,29 @@ async def test_writes_go_on_while_the_checkpointer_turns(tmp_path: Path) -> None
     await db.close()
     with sqlite3.connect(path) as plain:
         assert plain.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 400
+
+
+def test_a_database_whose_loop_has_closed_still_checkpoints(tmp_path: Path) -> None:
+    # Nobody can hold the write lock for the checkpointer any more: it copies the WAL and
+    # returns at once instead of waiting for a grant that cannot come.
+    path = tmp_path / "x.db"
+    loop = asyncio.new_event_loop()
+
+    async def opened() -> SqliteDatabase:
+        db = SqliteDatabase(f"sqlite:///{path}", checkpoint_interval=3600)
+        await db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, pad TEXT)")
+        await db.execute("INSERT INTO t (n, pad) VALUES (1, 'x')")
+        return db
+
+    db = loop.run_until_complete(opened())
+    loop.close()
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
+    started = time.monotonic()
+    checkpointer.turn()
+    assert time.monotonic() - started < 2
+    with sqlite3.connect(path) as plain:
+        busy, frames, copied = plain.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and frames == copied > 0
+    checkpointer.stop()
+    assert not [t for t in checkpoint_threads() if t is checkpointer._thread]
