@@ -548,6 +548,42 @@ async def test_keyset_walk_keeps_the_filters(inventory: Inventory) -> None:
     assert seen == active
 
 
+async def test_pages_of_a_partner_without_subunits(inventory: Inventory) -> None:
+    # One partner is one ICCID range (SQLite reads it without merging ranges): keyset and
+    # offset pages, with and without a remark filter, give the same SIMs in ICCID order.
+    own = sorted(s["iccid"] for s in inventory.sims if s.get("subunitId"))
+    assert len(own) > 6
+
+    async def sims_of(**params: Any) -> httpx.Response:
+        return await inventory.world.api(
+            "GET", f"/partners/{inventory.subunit}/sims", inventory.headers, params=params
+        )
+
+    seen: list[str] = []
+    answer = await sims_of(after="8900000000000000000", size=3)
+    while True:
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        seen += [e["iccid"] for e in body["content"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        if not nxt:
+            break
+        answer = await inventory.follow(nxt[0])
+    assert seen == own
+    second = (await sims_of(page=1, size=3)).json()
+    assert [e["iccid"] for e in second["content"]] == own[3:6]
+    assert second["page"]["totalElements"] == len(own)
+    after = (await sims_of(after=own[2], size=2)).json()
+    assert [e["iccid"] for e in after["content"]] == own[3:5]
+    remarks = {s["iccid"]: s["remarks"]["remark1"].lower() for s in inventory.sims}
+    word = remarks[own[0]].split()[0]
+    with_word = [iccid for iccid in own if word in remarks[iccid]]
+    found = (await sims_of(remark=word.upper(), after="8900000000000000000", size=100)).json()
+    assert [e["iccid"] for e in found["content"]] == with_word
+    found = (await sims_of(remark=word, after=with_word[0], size=100)).json()
+    assert [e["iccid"] for e in found["content"]] == with_word[1:]
+
+
 async def test_keyset_exact_multiple_of_size_ends_without_an_empty_page(world: World) -> None:
     inv = await _inventory(world, 12)
     answer = await inv.list(after="8900000000000000000", size=6)
