@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from m2mportal.actions import worker
 from m2mportal.app import create_app
 from m2mportal.clock import Clock, iso
 from m2mportal.config import Settings
+from m2mportal.domain.usage import window
 from m2mportal.gateway.limits import EXCEEDED
 from m2mportal.network import records
 from m2mportal.network.models import SessionStart, SessionStop, SessionUpdate, SmsRecord
@@ -196,6 +197,16 @@ async def test_a_sim_of_another_partner_is_not_found(scene: Scene) -> None:
         error_list(answer, 404, "NOT_FOUND")
         answer = await scene.post(f"/sims/{path}", json={"iccid": foreign["iccid"], **(body or {})})
         error_list(answer, 404, "NOT_FOUND")
+
+
+def test_a_window_ending_now_holds_what_was_stamped_this_millisecond() -> None:
+    # Records are stamped to the millisecond: a message sent in the millisecond of the read
+    # (a fast client) must be in the history that ends "now" (exclusive), for both reads.
+    now = datetime(2026, 8, 15, 12, 0, 0, 123_456, tzinfo=UTC)
+    for start_given in (None, "2026-08-15"):
+        found = window(now, start_given, None)
+        assert not isinstance(found, list)
+        assert iso(found[0]) <= iso(now) < iso(found[1])
 
 
 @pytest.mark.parametrize(

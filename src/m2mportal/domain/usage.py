@@ -32,6 +32,9 @@ def window(
     day. Without ``dateTo`` the window ends now, or 92 days after ``dateFrom`` if that is
     earlier; without ``dateFrom`` it starts ``default_days`` before its end. At most 92
     days; equal ends make an empty window.
+
+    "Now" as an exclusive end is the end of the current millisecond: records are stamped
+    to the millisecond, and a message sent in the same millisecond as the read must show.
     """
     problems: list[str] = []
     start = end = None
@@ -42,6 +45,7 @@ def window(
     if problems:
         return problems
     if end is None:  # up to now, at most the longest span after dateFrom
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
         end = (
             now if start is None else max(start, min(now, start + timedelta(days=HISTORY_MAX_DAYS)))
         )
