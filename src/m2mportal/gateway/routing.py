@@ -250,27 +250,36 @@ class _Entry:
     """A route path of an API, matched segment by segment: a literal by equality, a
     parameter by its pattern."""
 
-    __slots__ = ("by_method", "checks")
+    __slots__ = ("by_method", "literals", "parameters")
 
     def __init__(self, template: _Template) -> None:
-        # (parameter name or None, the literal or None, the segment's pattern)
-        self.checks = tuple(
-            (_param(segment), None if _param(segment) else segment, pattern)
-            for segment, pattern in zip(template.segments, template.patterns, strict=True)
-        )
+        # Literals are compared before any parameter's pattern runs: a path of the same
+        # length as another route's (.../sims/{iccid} and .../sims/details) is told apart
+        # by a string comparison, not after matching its partnerId.
+        self.literals: tuple[tuple[int, str], ...] = ()
+        self.parameters: tuple[tuple[int, str, re.Pattern[str]], ...] = ()
+        for index, (segment, pattern) in enumerate(
+            zip(template.segments, template.patterns, strict=True)
+        ):
+            name = _param(segment)
+            if name is None:
+                self.literals += ((index, segment),)
+            else:
+                self.parameters += ((index, name, pattern),)
         self.by_method: dict[str, Route] = {}
 
     def params(self, segments: list[str]) -> dict[str, str] | None:
-        """The path parameters when every segment is taken, else None."""
-        params: dict[str, str] = {}
-        for (name, literal, pattern), segment in zip(self.checks, segments, strict=True):
-            if name is None:
-                if segment != literal:
-                    return None
-            elif pattern.fullmatch(segment) is None:
+        """The path parameters when every segment is taken, else None (``segments`` has
+        the template's length: entries are looked up by segment count)."""
+        for index, literal in self.literals:
+            if segments[index] != literal:
                 return None
-            else:
-                params[name] = segment
+        params: dict[str, str] = {}
+        for index, name, pattern in self.parameters:
+            segment = segments[index]
+            if pattern.fullmatch(segment) is None:
+                return None
+            params[name] = segment
         return params
 
 

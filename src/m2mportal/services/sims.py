@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
@@ -143,10 +143,8 @@ _LIST_ORDER = (
 assert _LIST_ORDER == sim_store.LIST_FIELDS, "_entry unpacks the store's list columns"
 
 
-def _entry(row: Row, month: str) -> SimListEntry:
-    # By position (the store's LIST_FIELDS): 100 rows a page, 13 names each. A row of
-    # either driver (sqlite3.Row, asyncpg Record) iterates its values, not its names.
-    values = cast("Sequence[Any]", row)
+def _entry(values: Sequence[Any], month: str) -> SimListEntry:
+    # By position (the store's LIST_FIELDS, ICCID first): 100 rows a page, 13 values each.
     (iccid, euiccid, imsi, msisdn, imei, status, productive, partner_id, tariff_id,
      tariff_name, activation_date, usage_month, data_bytes) = values  # fmt: skip
     return SimListEntry(
@@ -182,7 +180,7 @@ async def list_page(
         rows = rows[:size]
         links = [Link(rel="self", href=url)]
         if more:
-            links.append(Link(rel="next", href=_with(url, after=rows[-1]["iccid"])))
+            links.append(Link(rel="next", href=_with(url, after=rows[-1][0])))
         return SimPage(
             content=[_entry(r, month) for r in rows], page=PageInfo(size=size), links=links
         )
@@ -193,7 +191,7 @@ async def list_page(
     if page + 1 < pages:
         links.append(Link(rel="next", href=_with(url, page=str(page + 1))))
     if rows:
-        links.append(Link(rel="nextKeyset", href=_with(url, after=rows[-1]["iccid"], page=None)))
+        links.append(Link(rel="nextKeyset", href=_with(url, after=rows[-1][0], page=None)))
     return SimPage(
         content=[_entry(r, month) for r in rows],
         page=PageInfo(size=size, number=page, total_elements=total, total_pages=pages),

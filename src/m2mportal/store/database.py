@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 Row = Mapping[str, Any]
 Params = Mapping[str, Any] | None
@@ -38,6 +38,7 @@ class Database(Protocol):
 
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None: ...
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]: ...
+    async def fetch_values(self, sql: str, params: Params = None) -> list[Sequence[Any]]: ...
     async def fetch_val(self, sql: str, params: Params = None) -> Any: ...
     async def execute(self, sql: str, params: Params = None) -> int: ...
     async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
@@ -295,6 +296,14 @@ class SqliteDatabase:
         self.query_count += 1
         return self._conn().execute(sql, params or {}).fetchall()
 
+    async def fetch_values(self, sql: str, params: Params = None) -> list[Sequence[Any]]:
+        """Rows as plain tuples, read by position: a page of the SIM list is 1,300 values,
+        and a sqlite3.Row per row costs a twentieth of reading them."""
+        self.query_count += 1
+        cursor = self._conn().cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, params or {}).fetchall()
+
     async def fetch_val(self, sql: str, params: Params = None) -> Any:
         self.query_count += 1
         row = self._conn().execute(sql, params or {}).fetchone()
@@ -458,6 +467,10 @@ class PostgresDatabase:
         async with self._acquire() as conn:
             rows: list[Row] = await conn.fetch(text, *self._args(names, params))
             return rows
+
+    async def fetch_values(self, sql: str, params: Params = None) -> list[Sequence[Any]]:
+        # asyncpg's Record is already read by position as cheaply as a tuple.
+        return cast("list[Sequence[Any]]", await self.fetch_all(sql, params))
 
     async def fetch_val(self, sql: str, params: Params = None) -> Any:
         self.query_count += 1
