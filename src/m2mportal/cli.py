@@ -484,6 +484,7 @@ def _serve(settings: Settings, demo: bool) -> None:
     import uvicorn
 
     from m2mportal.app import create_app
+    from m2mportal.http_server import server_config
 
     async def main() -> None:
         try:
@@ -495,20 +496,7 @@ def _serve(settings: Settings, demo: bool) -> None:
                 await _print_demo(platform)
             app = create_app(platform)
             _tune_gc()
-            config = uvicorn.Config(
-                app,
-                host=settings.host,
-                port=settings.port,
-                # Client addresses come from the socket; X-Forwarded-For is read only from
-                # configured trusted proxies (gateway/client_address.py), never by uvicorn.
-                proxy_headers=False,
-                access_log=False,
-                # Logging is configured (m2mportal.logs); uvicorn's own handlers would
-                # print multi-line tracebacks past its redaction.
-                log_config=None,
-                log_level=settings.log_level,
-                lifespan="on",
-            )
+            config = server_config(app, settings.host, settings.port, settings.log_level)
             await uvicorn.Server(config).serve()
         finally:
             await platform.close()

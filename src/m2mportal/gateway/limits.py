@@ -126,6 +126,19 @@ return reply
 """
 
 
+class Rate(NamedTuple):
+    """A window of a class as the limiter reads it on every call: the parsed rate, its
+    length in seconds and its name, worked out once when the windows are read."""
+
+    item: RateLimitItem
+    seconds: int
+    name: str
+
+
+def _rate(item: RateLimitItem) -> Rate:
+    return Rate(item, item.get_expiry(), f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}")
+
+
 class WindowState(NamedTuple):
     """One window of a partner's budget: its limit, the SIMs in it, seconds until it
     has room again. (Named tuples: a frozen dataclass sets each field through
@@ -219,8 +232,12 @@ def check_rates(limit_class: str, rates: Any) -> list[str]:
 
 def _tightest(states: list[WindowState]) -> Budget:
     """The window with the least room (the first of equals) is what the headers report."""
-    tightest = min(states, key=lambda state: state.remaining)
-    return Budget(limit=tightest.item.amount, remaining=tightest.remaining, reset=tightest.reset)
+    tightest = states[0]
+    room = tightest.remaining
+    for state in states[1:]:
+        if state.remaining < room:
+            tightest, room = state, state.remaining
+    return Budget(tightest.item.amount, room, tightest.reset)
 
 
 class _Window:
@@ -246,18 +263,18 @@ class MemoryWindows:
 
     def __init__(self) -> None:
         self._windows: dict[tuple[str, str], _Window] = {}
-        self._swept = time.monotonic()
+        self._swept = time.time()
 
     def take(
-        self, key: str, windows: list[RateLimitItem], cost: int, now: float
+        self, key: str, rates: list[Rate], cost: int, now: float
     ) -> tuple[bool, list[WindowState]]:
         """Synchronous on purpose: nothing else runs on the event loop between reading the
         windows and taking from them, so the read is the test and no lock is needed."""
-        found: list[tuple[_Window | None, WindowState]] = []
+        windows = self._windows
+        found: list[tuple[_Window | None, int, int]] = []
         fits = True
-        for item in windows:
-            seconds = item.get_expiry()
-            window = self._windows.get((key, _window_name(item)))
+        for item, seconds, name in rates:
+            window = windows.get((key, name))
             used, oldest = 0, now
             if window is not None:
                 calls, cutoff = window.calls, now - seconds
@@ -268,46 +285,45 @@ class MemoryWindows:
                     oldest = calls[0][0]
             # (oldest - now) first: exact for a call made now, so a fresh window reports
             # its whole length, never a second more from rounding.
-            reset = max(0, math.ceil(oldest - now + seconds))
-            found.append((window, WindowState(item, used, reset)))
-            fits = fits and used + cost <= item.amount
+            found.append((window, used, max(0, math.ceil(oldest - now + seconds))))
+            if used + cost > item.amount:
+                fits = False
         if cost == 0 or not fits:
-            return cost == 0, [state for _, state in found]
+            return cost == 0, [
+                WindowState(rate.item, used, reset)
+                for rate, (_, used, reset) in zip(rates, found, strict=True)
+            ]
         states = []
-        for window, state in found:
+        for rate, (window, used, reset) in zip(rates, found, strict=True):
             if window is None:
-                window = _Window(state.item.get_expiry())
-                self._windows[(key, _window_name(state.item))] = window
+                window = windows[(key, rate.name)] = _Window(rate.seconds)
             window.calls.append((now, cost))
             window.used += cost
-            states.append(WindowState(state.item, state.used + cost, state.reset))
-        self._sweep()
+            states.append(WindowState(rate.item, used + cost, reset))
+        # On the calls' own clock (a wall clock set back sweeps at once, not an hour late).
+        if abs(now - self._swept) >= self.SWEEP_SECONDS:
+            self._sweep(now)
         return True, states
 
-    def clear(self, key: str, windows: list[RateLimitItem]) -> None:
-        for item in windows:
-            self._windows.pop((key, _window_name(item)), None)
+    def clear(self, key: str, rates: list[Rate]) -> None:
+        for rate in rates:
+            self._windows.pop((key, rate.name), None)
 
-    def _sweep(self) -> None:
-        mono = time.monotonic()
-        if mono - self._swept < self.SWEEP_SECONDS:
-            return
-        self._swept = mono
-        now = time.time()
+    def _sweep(self, now: float) -> None:
+        self._swept = now
         for name, window in list(self._windows.items()):
             if not window.calls or window.calls[-1][0] <= now - window.seconds:
                 del self._windows[name]
-
-
-def _window_name(item: RateLimitItem) -> str:
-    return f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
 
 
 class RateLimiter:
     def __init__(self, settings: Settings, db: Database, tree: PartnerTree) -> None:
         self._db = db
         self._tree = tree
-        self._defaults = default_limits(settings)
+        self._defaults = {
+            name: [_rate(item) for item in items]
+            for name, items in default_limits(settings).items()
+        }
         self._redis: Any = None
         self._prefix = settings.redis_prefix
         if settings.redis_url:
@@ -317,7 +333,7 @@ class RateLimiter:
             self._charge_script = self._redis.register_script(_CHARGE)
         else:
             self._memory = MemoryWindows()
-        self._custom: dict[int, tuple[float, dict[str, list[RateLimitItem]]]] = {}
+        self._custom: dict[int, tuple[float, dict[str, list[Rate]]]] = {}
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -326,35 +342,38 @@ class RateLimiter:
     def forget(self, partner_id: int) -> None:
         self._custom.pop(partner_id, None)
 
-    async def windows(self, root: int, limit_class: str) -> list[RateLimitItem]:
+    async def windows(self, root: int, limit_class: str) -> list[Rate]:
         """The operator's limits for this partner, else the settings' (re-read every 5 s)."""
         hit = self._custom.get(root)
         if hit is None or time.monotonic() - hit[0] > 5.0:
             rows = await partner_store.get_limits(self._db, root)
-            custom = {row["limit_class"]: windows_of(json.loads(row["rates"])) for row in rows}
+            custom = {
+                row["limit_class"]: [_rate(item) for item in windows_of(json.loads(row["rates"]))]
+                for row in rows
+            }
             hit = (time.monotonic(), custom)
             self._custom[root] = hit
         return hit[1].get(limit_class) or self._defaults[limit_class]
 
-    def _key(self, root: int, limit_class: str, item: RateLimitItem) -> str:
+    def _key(self, root: int, limit_class: str, rate: Rate) -> str:
         # The partner in braces: a Redis Cluster would keep a budget's windows together.
-        return f"{self._prefix}:budget:{{{root}}}:{limit_class}:{_window_name(item)}"
+        return f"{self._prefix}:budget:{{{root}}}:{limit_class}:{rate.name}"
 
     async def _take_in_redis(
-        self, root: int, limit_class: str, windows: list[RateLimitItem], cost: int
+        self, root: int, limit_class: str, rates: list[Rate], cost: int
     ) -> tuple[bool, list[WindowState]]:
         now = time.time()
         args: list[Any] = [repr(now), cost]
-        for item in windows:
-            args += [item.amount, item.get_expiry()]
-        keys = [self._key(root, limit_class, item) for item in windows]
+        for rate in rates:
+            args += [rate.item.amount, rate.seconds]
+        keys = [self._key(root, limit_class, rate) for rate in rates]
         reply = await self._charge_script(keys=keys, args=args)
         found = []
-        for index, item in enumerate(windows):
+        for index, (item, seconds, _) in enumerate(rates):
             used, oldest = int(reply[2 * index + 1]), reply[2 * index + 2]
             # An empty window has room again a whole window from now (as the library says).
             start = float(oldest) if oldest else now
-            reset = max(0, math.ceil(start - now + item.get_expiry()))
+            reset = max(0, math.ceil(start - now + seconds))
             found.append(WindowState(item, used, reset))
         return int(reply[0]) == 1, found
 
@@ -392,7 +411,7 @@ class RateLimiter:
         root = await self._tree.root_of(partner_id)
         windows = await self.windows(root, limit_class)
         if self._redis is not None:
-            await self._redis.delete(*(self._key(root, limit_class, item) for item in windows))
+            await self._redis.delete(*(self._key(root, limit_class, rate) for rate in windows))
             return
         self._memory.clear(f"{root}:{limit_class}", windows)
 

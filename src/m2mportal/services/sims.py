@@ -27,17 +27,12 @@ from m2mportal.models import (
     TariffRef,
 )
 from m2mportal.store import sims as sim_store
-from m2mportal.store.database import Database, Row
+from m2mportal.store.database import Database
 
 
 def _month(clock: Clock) -> str:
     now = clock.now()
     return f"{now.year:04d}-{now.month:02d}"  # strftime("%Y-%m") took 8 us a call
-
-
-def _this_month(row: Row, month: str, column: str) -> int:
-    # Counters hold the month named in usage_month; an older month reads as zero.
-    return int(row[column] or 0) if row["usage_month"] == month else 0
 
 
 def _ref(id_: Any, name: Any) -> ProfileRef | None:
@@ -48,6 +43,19 @@ def _json_rows(text: str | None) -> list[list[Any]]:
     return msgspec.json.decode(text) if text else []
 
 
+_DETAIL_ORDER = (
+    "iccid", "euiccid", "imsi", "msisdn", "imei", "partner_id", "sim_type", "status",
+    "productive", "activation_date", "termination_date", "binding_months", "binding_end",
+    "tariff_id", "limit_profile_id", "fraud_profile_id", "cost_limit_profile_id",
+    "restriction_status", "limit_status", "fraud_status", "remark1", "remark2", "remark3",
+    "remark4", "remark5", "activation_code", "eid_profile_status", "usage_month",
+    "data_bytes", "sms_mo", "sms_mt", "voice_seconds", "session_count", "last_session_at",
+    "tariff_name", "limit_profile_name", "fraud_profile_name", "cost_limit_profile_name",
+    "material_name", "options_json", "apns_json",
+)  # fmt: skip
+assert _DETAIL_ORDER == sim_store.DETAIL_FIELDS, "details unpacks the store's detail columns"
+
+
 async def details(
     db: Database, clock: Clock, base: str, kind: str, value: str, partner_ids: frozenset[int]
 ) -> SimDetails:
@@ -56,59 +64,62 @@ async def details(
     row = await sim_store.find(db, column, lookup_value(kind, value), partner_ids)
     if row is None:
         raise not_found(f"{kind} {value}: no SIM with this identifier")
-    iccid = row["iccid"]
-    month = _month(clock)
-    sim_path = f"{base}/partners/{row['partner_id']}/sims/{iccid}"
-    actions = f"{base}/partners/{row['partner_id']}/sims/actions"
+    # By position (the store's DETAIL_FIELDS): a dict of the 41 values and a lookup per
+    # field cost 3 of a GET SIM details' 47 us in process.
+    (iccid, euiccid, imsi, msisdn, imei, partner_id, sim_type, status, productive,
+     activation_date, termination_date, binding_months, binding_end, tariff_id,
+     limit_profile_id, fraud_profile_id, cost_limit_profile_id, restriction_status,
+     limit_status, fraud_status, remark1, remark2, remark3, remark4, remark5,
+     activation_code, eid_profile_status, usage_month, data_bytes, sms_mo, sms_mt,
+     voice_seconds, session_count, last_session_at, tariff_name, limit_profile_name,
+     fraud_profile_name, cost_limit_profile_name, material_name, options_json,
+     apns_json) = row  # fmt: skip
+    # Counters hold the month named in usage_month; an older month reads as zero.
+    current = usage_month == _month(clock)
+    sim_path = f"{base}/partners/{partner_id}/sims/{iccid}"
     return SimDetails(
         iccid=iccid,
-        euiccid=row["euiccid"],
-        imsi=row["imsi"],
-        msisdn=row["msisdn"],
-        imei=row["imei"],
-        partner_id=row["partner_id"],
-        sim_type=row["sim_type"],
-        material=row["material_name"],
-        status=row["status"],
-        productive=bool(row["productive"]),
-        activation_date=row["activation_date"],
-        termination_date=row["termination_date"],
-        binding_period=BindingPeriod(months=row["binding_months"], end_date=row["binding_end"]),
-        tariff=TariffRef(id=row["tariff_id"], name=row["tariff_name"] or "")
-        if row["tariff_id"] is not None
-        else None,
+        euiccid=euiccid,
+        imsi=imsi,
+        msisdn=msisdn,
+        imei=imei,
+        partner_id=partner_id,
+        sim_type=sim_type,
+        material=material_name,
+        status=status,
+        productive=bool(productive),
+        activation_date=activation_date,
+        termination_date=termination_date,
+        binding_period=BindingPeriod(months=binding_months, end_date=binding_end),
+        tariff=TariffRef(id=tariff_id, name=tariff_name or "") if tariff_id is not None else None,
         options=[
             OptionRef(id=id_, name=name, booked_at=booked_at)
-            for id_, name, booked_at in _json_rows(row["options_json"])
+            for id_, name, booked_at in _json_rows(options_json)
         ],
         profiles=Profiles(
-            limit_profile=_ref(row["limit_profile_id"], row["limit_profile_name"]),
-            fraud_profile=_ref(row["fraud_profile_id"], row["fraud_profile_name"]),
-            cost_limit_profile=_ref(row["cost_limit_profile_id"], row["cost_limit_profile_name"]),
+            limit_profile=_ref(limit_profile_id, limit_profile_name),
+            fraud_profile=_ref(fraud_profile_id, fraud_profile_name),
+            cost_limit_profile=_ref(cost_limit_profile_id, cost_limit_profile_name),
         ),
         apns=[
             Apn(name=name, static_ip=static_ip, restriction_status=restriction)
-            for name, static_ip, restriction in _json_rows(row["apns_json"])
+            for name, static_ip, restriction in _json_rows(apns_json)
         ],
-        restriction_status=row["restriction_status"],
-        limit_status=row["limit_status"],
-        fraud_status=row["fraud_status"],
+        restriction_status=restriction_status,
+        limit_status=limit_status,
+        fraud_status=fraud_status,
         remarks=Remarks(
-            remark1=row["remark1"],
-            remark2=row["remark2"],
-            remark3=row["remark3"],
-            remark4=row["remark4"],
-            remark5=row["remark5"],
+            remark1=remark1, remark2=remark2, remark3=remark3, remark4=remark4, remark5=remark5
         ),
-        activation_code=row["activation_code"],
-        eid_profile_status=row["eid_profile_status"],
+        activation_code=activation_code,
+        eid_profile_status=eid_profile_status,
         sim_aggregated_data=SimAggregatedData(
-            data_bytes=_this_month(row, month, "data_bytes"),
-            sms_mo=_this_month(row, month, "sms_mo"),
-            sms_mt=_this_month(row, month, "sms_mt"),
-            voice_seconds=_this_month(row, month, "voice_seconds"),
-            sessions=_this_month(row, month, "session_count"),
-            last_session_at=row["last_session_at"],
+            data_bytes=int(data_bytes or 0) if current else 0,
+            sms_mo=int(sms_mo or 0) if current else 0,
+            sms_mt=int(sms_mt or 0) if current else 0,
+            voice_seconds=int(voice_seconds or 0) if current else 0,
+            sessions=int(session_count or 0) if current else 0,
+            last_session_at=last_session_at,
         ),
         links=[
             Link(rel="self", href=sim_path, name="get SIM details"),
@@ -119,7 +130,11 @@ async def details(
                 name="get SIM session history",
             ),
             Link(rel="smsHistory", href=sim_path + "/smshistory", name="get SMS history"),
-            Link(rel="actions", href=actions, name="get SIM action list"),
+            Link(
+                rel="actions",
+                href=f"{base}/partners/{partner_id}/sims/actions",
+                name="get SIM action list",
+            ),
         ],
     )
 
