@@ -6,10 +6,15 @@ JSON (SQLite), p99 under 20 ms at 50 connections; on PostgreSQL at least 25%, p9
 30 ms. Issue 15 adds the SIM list page (keyset, 100 SIMs: at least 20% of the bare app
 returning the same bytes) and POST SIM details (held to the GET's budget).
 
-Both servers run under uvicorn with one worker (uvloop, httptools) on 127.0.0.1 and are
+The servers run under uvicorn with one worker (uvloop, httptools) on 127.0.0.1 and are
 loaded with `wrk -t2 -c50 --latency`: 3 s warm-up, 6 s measured, rounds interleaved. The
-ratio quoted is the median of the per-round ratios, the p99 the median of the rounds'
-p99s. Every server started is stopped by its PID. Needs `wrk` (Debian package). The last
+reference is the bare app on the same server as the platform: uvicorn with the protocol
+`m2mportal serve` runs (m2mportal/http_server.py, an answer in one write). The bare app on
+uvicorn's own protocol is measured too and its ratio printed ("stock"), as the budget was
+first measured: the one-write protocol speeds the bare app as much as the platform, and
+the ratio against the stock server alone would credit the platform with the server's
+gain. The ratio quoted is the median of the per-round ratios, the p99 the median of the
+rounds' p99s. Every server started is stopped by its PID. Needs `wrk` (Debian package). The last
 line printed is the result as JSON (`make bench` reads it).
 """
 
@@ -149,6 +154,7 @@ class Setup:
     call: str
     url: str
     ref_url: str
+    stock_url: str
     headers: dict[str, str]
     script: Path | None
     body_bytes: int
@@ -180,7 +186,7 @@ def serving(
     folder = Path(tempfile.mkdtemp(prefix="m2mp-hot-"))
     on_postgres = db == "postgresql"
     db_url = asyncio.run(create_database(pg_url)) if on_postgres else f"sqlite:///{folder}/bench.db"
-    port, ref_port = free_port(), free_port()
+    port, ref_port, stock_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "M2MP_DATABASE_URL": db_url,
@@ -231,19 +237,26 @@ def serving(
             )
         assert sample.status_code == 200, sample.text
         ref_env = {**os.environ, "M2MP_BENCH_BODY": sample.text}
-        ref_proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1",
-             "--port", str(ref_port), "--log-level", "warning", "--no-access-log"],
-            env=ref_env, cwd=ROOT / "bench", stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=on_server_cpus,
-        )  # fmt: skip
-        servers.append(ref_proc)
+        for ref_port_, protocol in (
+            (ref_port, "m2mportal.http_server:OneWriteHttpProtocol"),
+            (stock_port, "httptools"),
+        ):
+            ref_proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "reference_app:app", "--host", "127.0.0.1",
+                 "--port", str(ref_port_), "--log-level", "warning", "--no-access-log",
+                 "--http", protocol],
+                env=ref_env, cwd=ROOT / "bench", stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, preexec_fn=on_server_cpus,
+            )  # fmt: skip
+            servers.append(ref_proc)
+            wait_up(f"http://127.0.0.1:{ref_port_}{API}/partners/{partner}/sims", ref_proc)
         ref_url = f"http://127.0.0.1:{ref_port}{path}"
-        wait_up(f"http://127.0.0.1:{ref_port}{API}/partners/{partner}/sims", ref_proc)
+        stock_url = f"http://127.0.0.1:{stock_port}{path}"
         if server_cpus:
             os.sched_setaffinity(0, set(cpus) - server_cpus)  # wrk inherits it
         yield Setup(
-            db=db, call=call, url=base + path, ref_url=ref_url, headers=headers, script=script,
+            db=db, call=call, url=base + path, ref_url=ref_url, stock_url=stock_url,
+            headers=headers, script=script,
             body_bytes=len(sample.content), platform_pid=platform_proc.pid,
         )  # fmt: skip
     finally:
@@ -256,18 +269,22 @@ def serving(
 
 
 def measure(setup: Setup, rounds: int, seconds: int, warmup: int) -> dict[str, object]:
-    """Interleaved rounds, bare app first; the figures and the verdict as a dict."""
-    ratios, rows = [], []
+    """Interleaved rounds, bare apps first; the figures and the verdict as a dict."""
+    ratios, stock_ratios, rows = [], [], []
     for round_no in range(1, rounds + 1):
+        wrk(setup.stock_url, warmup, {}, setup.script)
+        stock_rps, _ = wrk(setup.stock_url, seconds, {}, setup.script)
         wrk(setup.ref_url, warmup, {}, setup.script)
         ref_rps, ref_p99 = wrk(setup.ref_url, seconds, {}, setup.script)
         wrk(setup.url, warmup, setup.headers, setup.script)
         rps, p99 = wrk(setup.url, seconds, setup.headers, setup.script)
         ratios.append(rps / ref_rps)
-        rows.append((ref_rps, ref_p99, rps, p99))
+        stock_ratios.append(rps / stock_rps)
+        rows.append((ref_rps, ref_p99, rps, p99, stock_rps))
         print(
             f"  round {round_no}: bare {ref_rps:8.0f} req/s p99 {ref_p99:6.2f} ms | "
-            f"platform {rps:8.0f} req/s p99 {p99:6.2f} ms | ratio {rps / ref_rps:.2f}",
+            f"platform {rps:8.0f} req/s p99 {p99:6.2f} ms | ratio {rps / ref_rps:.2f}"
+            f" | stock bare {stock_rps:8.0f} req/s, ratio {rps / stock_rps:.2f}",
             flush=True,
         )
     target, p99_budget = BUDGETS[(setup.call, setup.db)]
@@ -284,6 +301,8 @@ def measure(setup: Setup, rounds: int, seconds: int, warmup: int) -> dict[str, o
         "p99_ms": p99,
         "p99_ms_max": max(r[3] for r in rows),
         "ratio_median": round(ratio, 3),
+        "stock_bare_rps": round(statistics.median(r[4] for r in rows)),
+        "stock_ratio_median": round(statistics.median(stock_ratios), 3),
         "ratio_budget": target,
         "p99_budget_ms": p99_budget,
         "ratio_ok": ratio >= target,

@@ -107,8 +107,9 @@ def hot(out: Path, pg_url: str, quick: bool) -> list[Row]:
                     labels[call],
                     db,
                     f"{result['rps']:,} req/s, p99 {result['p99_ms']:.1f} ms",
-                    f"bare app {result['bare_rps']:,} req/s, p99 {result['bare_p99_ms']:.1f} ms",
-                    f"{result['ratio_median']:.2f}",
+                    f"bare app {result['bare_rps']:,} req/s, p99 {result['bare_p99_ms']:.1f} ms"
+                    f" (on uvicorn's own protocol {result['stock_bare_rps']:,} req/s)",
+                    f"{result['ratio_median']:.2f} ({result['stock_ratio_median']:.2f})",
                     budget,
                     _verdict(ok),
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,10 @@ def _detail_select(dialect: str) -> str:
 
 
 _DETAIL_SELECT = {dialect: _detail_select(dialect) for dialect in _EXTRAS}
+# The one text per dialect: the driver's statement cache hashes and compares it each call.
+_DETAIL_BY_ICCID = {
+    dialect: select + " WHERE s.iccid = :value" for dialect, select in _DETAIL_SELECT.items()
+}
 
 # Selector kind -> the column it is looked up in.
 LOOKUP_COLUMN = {
@@ -176,6 +181,17 @@ def _by_partner(flt: SimFilter) -> bool:
     )
 
 
+@functools.cache
+def _one_partner_page(index: str, tail: str) -> str:
+    """The statement for one partner's page (a handful of texts, each made once: the
+    driver's statement cache hashes and compares the text on every call)."""
+    return (
+        f"SELECT {_LIST_COLUMNS} FROM sims s INDEXED BY {index}"
+        " LEFT JOIN tariffs t ON t.id = s.tariff_id"
+        f" WHERE s.partner_id = :p0{tail} ORDER BY s.iccid LIMIT :limit OFFSET :offset"
+    )
+
+
 async def _list_by_partner(
     db: Database, flt: SimFilter, limit: int, offset: int, after: str | None
 ) -> list[Sequence[Any]]:
@@ -193,12 +209,7 @@ async def _list_by_partner(
         # One range, already in ICCID order: a third of the merge's time (22 against 67 us
         # for a page of 100), which sorts the arms' rows and then joins them back.
         params["p0"] = flt.partner_ids[0]
-        return await db.fetch_values(
-            f"SELECT {_LIST_COLUMNS} FROM sims s INDEXED BY {index}"
-            " LEFT JOIN tariffs t ON t.id = s.tariff_id"
-            f" WHERE s.partner_id = :p0{tail} ORDER BY s.iccid LIMIT :limit OFFSET :offset",
-            params,
-        )
+        return await db.fetch_values(_one_partner_page(index, tail), params)
     arms = []
     for i, partner_id in enumerate(flt.partner_ids):
         params[f"p{i}"] = partner_id
@@ -236,7 +247,7 @@ async def find(
     identifiers may repeat across partners, so the scope stays in the query."""
     select = _DETAIL_SELECT[db.dialect]
     if column == "iccid":
-        rows = await db.fetch_values(select + " WHERE s.iccid = :value", {"value": value})
+        rows = await db.fetch_values(_DETAIL_BY_ICCID[db.dialect], {"value": value})
         if not rows or rows[0][_DETAIL_PARTNER] not in partner_ids:
             return None
     else:
