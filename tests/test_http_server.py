@@ -91,9 +91,7 @@ async def test_each_answer_on_a_kept_alive_connection_is_its_own_write() -> None
 
 async def test_connection_close_sends_the_answer_before_closing() -> None:
     protocol, transport = connect(json_app)
-    protocol.data_received(
-        b"GET /sims HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
+    protocol.data_received(b"GET /sims HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     await turns()
     assert transport.closed
     assert len(transport.writes) == 1
