@@ -7,11 +7,10 @@ TCP_NODELAY (uvloop sets it) two segments: a client waiting for the answer is wo
 head, reads it, sleeps, and is woken again for the body. Measured under wrk at 50
 connections, that second wake-up cost the server as much system time as the GET SIM
 details' database read (docs/benchmarks.md, issue 15). Here the head waits for the rest of
-the answer: everything one connection writes while the event loop runs its current
-callback goes out as one write at the end of that callback, the body right behind its
-head. Nothing is held longer: a head with no body (HEAD, 204, 304) or the first event of a
-stream goes out as soon as the task that wrote it yields, and ``close`` sends what is held
-first.
+the answer: what a connection writes from the moment its first write is held until the
+event loop's next turn goes out as one write on that turn, so the body leaves right behind
+its head. Nothing is held longer: a head with no body (HEAD, 204, 304) or a stream's event
+goes out on the next turn whatever follows, and ``close`` sends what is held first.
 """
 
 from __future__ import annotations
@@ -24,10 +23,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
 class _OneWriteTransport:
-    """A transport that joins the writes of one event loop callback into one.
+    """A transport that joins a connection's writes until the loop's next turn into one.
 
-    The first write of a callback is held and a flush is scheduled for the loop's next
-    turn; the writes after it join it. Every other call goes to the socket's transport.
+    The first write is held and a flush is scheduled for the loop's next turn; the writes
+    after it join it. Every other call goes to the socket's transport.
     """
 
     __slots__ = ("_flush_scheduled", "_held", "_loop", "transport")
