@@ -176,19 +176,21 @@ class Budget(NamedTuple):
         ]
 
 
-def windows_of(rates: list[str]) -> list[RateLimitItem]:
+def windows_of(rates: list[str]) -> list[Rate]:
     """One class's windows; two spellings of one window ("3/hour", "3/1 hours") count once.
 
     Windows of the same length with different limits all apply (the tightest binds); an
-    equal window twice would share its counter and take every call's cost twice.
+    equal window twice would share its counter and take every call's cost twice. A
+    window's name says its limit and length, so equal windows are those of one name.
     """
-    found: dict[tuple[int, int, str], RateLimitItem] = {}
+    found: dict[str, Rate] = {}
     for item in parse_many(";".join(rates)):
-        found.setdefault((item.amount, item.multiples, item.GRANULARITY.name), item)
+        rate = _rate(item)
+        found.setdefault(rate.name, rate)
     return list(found.values())
 
 
-def default_limits(settings: Settings) -> dict[str, list[RateLimitItem]]:
+def default_limits(settings: Settings) -> dict[str, list[Rate]]:
     return {name: windows_of(getattr(settings, f"limits_{name}")) for name in CLASSES}
 
 
@@ -320,10 +322,7 @@ class RateLimiter:
     def __init__(self, settings: Settings, db: Database, tree: PartnerTree) -> None:
         self._db = db
         self._tree = tree
-        self._defaults = {
-            name: [_rate(item) for item in items]
-            for name, items in default_limits(settings).items()
-        }
+        self._defaults = default_limits(settings)
         self._redis: Any = None
         self._prefix = settings.redis_prefix
         if settings.redis_url:
@@ -347,10 +346,7 @@ class RateLimiter:
         hit = self._custom.get(root)
         if hit is None or time.monotonic() - hit[0] > 5.0:
             rows = await partner_store.get_limits(self._db, root)
-            custom = {
-                row["limit_class"]: [_rate(item) for item in windows_of(json.loads(row["rates"]))]
-                for row in rows
-            }
+            custom = {row["limit_class"]: windows_of(json.loads(row["rates"])) for row in rows}
             hit = (time.monotonic(), custom)
             self._custom[root] = hit
         return hit[1].get(limit_class) or self._defaults[limit_class]
