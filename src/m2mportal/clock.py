@@ -7,7 +7,7 @@ instead of sleeping. Rate-limit windows deliberately do not: they protect real c
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
@@ -15,6 +15,8 @@ class Clock:
 
     def __init__(self, offset: float = 0.0) -> None:
         self.offset = offset
+        # The month ``month`` answered last and the instants it spans, [start, end).
+        self._month = ("", 0.0, 0.0)
 
     def time(self) -> float:
         return time.time() + self.offset
@@ -25,6 +27,23 @@ class Clock:
     def advance(self, seconds: float) -> datetime:
         self.offset += seconds
         return self.now()
+
+    def month(self) -> str:
+        """The current UTC month, ``2026-12`` (usage counters are kept per month).
+
+        Remembered with the instants its month spans: a datetime per call was a twentieth
+        of a GET SIM details in process. The clock moved (either way) past a bound
+        makes it anew."""
+        now = self.time()
+        text, start, end = self._month
+        if start <= now < end:
+            return text
+        moment = datetime.fromtimestamp(now, UTC)
+        first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        following = (first + timedelta(days=32)).replace(day=1)
+        text = f"{first.year:04d}-{first.month:02d}"
+        self._month = (text, first.timestamp(), following.timestamp())
+        return text
 
     def iso(self) -> str:
         return iso(self.now())

@@ -24,9 +24,12 @@ class PartnerTree:
     def invalidate(self) -> None:
         self._loaded_at = -1e18
 
-    async def _fresh(self) -> None:
-        if time.monotonic() - self._loaded_at < self._ttl:
-            return
+    def _stale(self) -> bool:
+        """Checked before the reload is awaited, so a read makes no coroutine while the
+        tree is fresh (a GET SIM details reads it three times)."""
+        return time.monotonic() - self._loaded_at >= self._ttl
+
+    async def _reload(self) -> None:
         rows = await partner_store.all_partners(self._db)
         parent: dict[int, int | None] = {}
         children: dict[int, list[int]] = {}
@@ -39,12 +42,14 @@ class PartnerTree:
         self._loaded_at = time.monotonic()
 
     async def exists(self, partner_id: int) -> bool:
-        await self._fresh()
+        if self._stale():
+            await self._reload()
         return partner_id in self._parent
 
     async def descendants(self, partner_id: int) -> frozenset[int]:
         """The partner itself and every partner below it; empty if it does not exist."""
-        await self._fresh()
+        if self._stale():
+            await self._reload()
         hit = self._below.get(partner_id)
         if hit is None:
             if partner_id not in self._parent:
@@ -61,7 +66,8 @@ class PartnerTree:
 
     async def root_of(self, partner_id: int) -> int:
         """The top customer account of a partner's tree (subunits share its budgets)."""
-        await self._fresh()
+        if self._stale():
+            await self._reload()
         current = partner_id
         while (up := self._parent.get(current)) is not None:
             current = up

@@ -63,7 +63,7 @@ async def usage(db: Database, tree: PartnerTree, clock: Clock, partner_id: int) 
     """The pools of the partner's top partner: a pool is shared by the whole tree, so a
     subunit sees the tree's pools and their whole usage, which is what their levels judge."""
     owner = await tree.root_of(partner_id)
-    month = clock.now().strftime("%Y-%m")
+    month = clock.month()
     rows = await store.with_usage(db, owner, sorted(await tree.descendants(owner)), month)
     return pools.PoolsUsage(
         partner_id=owner,

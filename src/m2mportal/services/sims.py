@@ -30,11 +30,6 @@ from m2mportal.store import sims as sim_store
 from m2mportal.store.database import Database
 
 
-def _month(clock: Clock) -> str:
-    now = clock.now()
-    return f"{now.year:04d}-{now.month:02d}"  # strftime("%Y-%m") took 8 us a call
-
-
 def _ref(id_: Any, name: Any) -> ProfileRef | None:
     return ProfileRef(id=id_, name=name or "") if id_ is not None else None
 
@@ -75,7 +70,7 @@ async def details(
      fraud_profile_name, cost_limit_profile_name, material_name, options_json,
      apns_json) = row  # fmt: skip
     # Counters hold the month named in usage_month; an older month reads as zero.
-    current = usage_month == _month(clock)
+    current = usage_month == clock.month()
     sim_path = f"{base}/partners/{partner_id}/sims/{iccid}"
     return SimDetails(
         iccid=iccid,
@@ -188,7 +183,7 @@ async def list_page(
     after: str | None,
 ) -> SimPage:
     """A page of SIMs: offset paging with totals, or keyset (``after``) without them."""
-    month = _month(clock)
+    month = clock.month()
     if after is not None:
         rows = await sim_store.list_page(db, flt, size + 1, after=after)
         more = len(rows) > size
