@@ -263,6 +263,9 @@ sim_options = Table(
     Column("iccid", String(20), ForeignKey("sims.iccid"), primary_key=True),
     Column("option_id", BigInteger, ForeignKey("options.id"), primary_key=True),
     Column("booked_at", String(32), nullable=False),
+    # A SIM's options in the order its details list them (booking time, then id): read
+    # from the index, not sorted on every SIM details read (migration 0008).
+    Index("ix_sim_options_iccid_booked_at", "iccid", "booked_at", "option_id"),
 )
 
 sim_apns = Table(

@@ -48,21 +48,23 @@ DETAIL_FIELDS = (
 )  # fmt: skip
 _DETAIL_PARTNER = DETAIL_FIELDS.index("partner_id")
 # A SIM's booked options and APNs ride along as JSON arrays of arrays, in the order the
-# details list them, so one round trip reads everything. SQLite aggregates an ordered
+# details list them, so one round trip reads everything. Options come in the order of the
+# index (iccid, booked_at, option_id): SQLite sorted them on every read before (a tenth of
+# the read with the CPU's caches as a loaded server has them). SQLite aggregates an ordered
 # subquery (an aggregate keeps the order it reads), PostgreSQL orders inside json_agg
 # (NULL when there is none).
 _EXTRAS = {
     "sqlite": (
         "(SELECT json_group_array(json_array(id, name, booked_at)) FROM (SELECT o.id, o.name,"
         " so.booked_at FROM sim_options so JOIN options o ON o.id = so.option_id"
-        " WHERE so.iccid = s.iccid ORDER BY so.booked_at, o.id)) AS options_json,"
+        " WHERE so.iccid = s.iccid ORDER BY so.booked_at, so.option_id)) AS options_json,"
         " (SELECT json_group_array(json_array(name, static_ip, restriction_status))"
         " FROM (SELECT name, static_ip, restriction_status FROM sim_apns"
         " WHERE iccid = s.iccid ORDER BY name)) AS apns_json"
     ),
     "postgresql": (
         "(SELECT json_agg(json_build_array(o.id, o.name, so.booked_at)"
-        " ORDER BY so.booked_at, o.id) FROM sim_options so JOIN options o"
+        " ORDER BY so.booked_at, so.option_id) FROM sim_options so JOIN options o"
         " ON o.id = so.option_id WHERE so.iccid = s.iccid) AS options_json,"
         " (SELECT json_agg(json_build_array(name, static_ip, restriction_status) ORDER BY name)"
         " FROM sim_apns WHERE iccid = s.iccid) AS apns_json"
@@ -264,7 +266,7 @@ async def options_of(db: Database, iccid: str) -> list[Row]:
     return await db.fetch_all(
         "SELECT o.id, o.name, so.booked_at FROM sim_options so"
         " JOIN options o ON o.id = so.option_id"
-        " WHERE so.iccid = :iccid ORDER BY so.booked_at, o.id",
+        " WHERE so.iccid = :iccid ORDER BY so.booked_at, so.option_id",
         {"iccid": iccid},
     )
 
