@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from m2mportal.domain.errors import ApiError, forbidden, unauthorized
+from m2mportal.gateway import inputs
 from m2mportal.gateway.client_address import client_ip
 from m2mportal.iam.claims import Claims
 from m2mportal.platform import Platform
@@ -38,18 +39,8 @@ class Principal:
         return self.client.read_only
 
 
-def _authorization(conn: HTTPConnection) -> str | None:
-    """The first Authorization header, as Starlette's Headers would answer it, read from
-    the scope: building the Headers object for it was a microsecond of every call."""
-    for name, value in conn.scope["headers"]:
-        if name == b"authorization":
-            text: str = value.decode("latin-1")
-            return text
-    return None
-
-
 def bearer_token(conn: HTTPConnection) -> str:
-    header = _authorization(conn)
+    header = inputs.header(conn.scope, b"authorization")
     if not header:
         raise unauthorized("missing Authorization header with a Bearer token")
     scheme, _, token = header.partition(" ")

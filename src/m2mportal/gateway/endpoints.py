@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -134,18 +134,29 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # 10,000 SIM records of the operator's bulk i
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refusing (413) one larger than ``limit`` before reading it all."""
-    declared = request.headers.get("content-length")
+    """The request body, refusing (413) one larger than ``limit`` before reading it all.
+
+    Read from the ASGI messages as Starlette's ``Request.stream`` reads them, without its
+    async generator and parsed headers (a third of a POST SIM details' body handling)."""
+    declared = inputs.header(request.scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "Payload too large", [f"body: at most {limit} bytes"])
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    receive = request.receive
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        if message["type"] != "http.request":
+            continue
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "Payload too large", [f"body: at most {limit} bytes"])
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def _decode_body(request: Request, body_type: Any) -> tuple[bytes, Any]:
@@ -154,7 +165,8 @@ async def _decode_body(request: Request, body_type: Any) -> tuple[bytes, Any]:
     raw = await read_body(request)
     if not raw.strip():
         raise bad_request("body: a JSON request body is required")
-    content_type = request.headers.get("content-type", _JSON).split(";")[0].strip().lower()
+    content_type = inputs.header(request.scope, b"content-type")
+    content_type = (content_type or _JSON).split(";")[0].strip().lower()
     if content_type and not (content_type == _JSON or content_type.endswith("+json")):
         raise ApiError(415, "Unsupported media type", ["Content-Type must be application/json"])
     try:
