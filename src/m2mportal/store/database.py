@@ -398,8 +398,11 @@ async def _keep_session(conn: Any) -> None:
 class PostgresDatabase:
     dialect = "postgresql"
 
-    def __init__(self, pool: Any, dsn: str = "") -> None:
+    def __init__(self, pool: Any, dsn: str = "", size: int = 20) -> None:
+        from m2mportal.store.pg_lending import Lender  # imports asyncpg, as connect() does
+
         self._pool = pool
+        self._lender = Lender(pool, size)
         self._dsn = dsn
         self._listeners: list[Any] = []
         self._conn_var: contextvars.ContextVar[Any] = contextvars.ContextVar(
@@ -434,7 +437,7 @@ class PostgresDatabase:
             # transaction is still rolled back before the connection goes back.
             reset=_keep_session,
         )
-        return cls(pool, url.replace("postgresql+asyncpg://", "postgresql://"))
+        return cls(pool, url.replace("postgresql+asyncpg://", "postgresql://"), max_size)
 
     def _compile(self, sql: str) -> tuple[str, tuple[str, ...]]:
         hit = self._compiled.get(sql)
@@ -455,28 +458,32 @@ class PostgresDatabase:
         params = params or {}
         return [params[name] for name in names]
 
-    @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[Any]:
+    async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """The connection's ``method`` on the transaction's connection, else on a lent one
+        (store/pg_lending.py)."""
         conn = self._conn_var.get()
         if conn is not None:
-            yield conn
-            return
-        async with self._pool.acquire() as conn:
-            yield conn
+            return await getattr(conn, method)(*args, **kwargs)
+        conn = await self._lender.borrow()
+        try:
+            result = await getattr(conn, method)(*args, **kwargs)
+        except BaseException:
+            await self._lender.discard(conn)
+            raise
+        self._lender.give_back(conn)
+        return result
 
     async def fetch_one(self, sql: str, params: Params = None) -> Row | None:
         self.query_count += 1
         text, names = self._compile(sql)
-        async with self._acquire() as conn:
-            row: Row | None = await conn.fetchrow(text, *self._args(names, params))
-            return row
+        row: Row | None = await self._run("fetchrow", text, *self._args(names, params))
+        return row
 
     async def fetch_all(self, sql: str, params: Params = None) -> list[Row]:
         self.query_count += 1
         text, names = self._compile(sql)
-        async with self._acquire() as conn:
-            rows: list[Row] = await conn.fetch(text, *self._args(names, params))
-            return rows
+        rows: list[Row] = await self._run("fetch", text, *self._args(names, params))
+        return rows
 
     async def fetch_values(self, sql: str, params: Params = None) -> list[Sequence[Any]]:
         # asyncpg's Record is already read by position as cheaply as a tuple.
@@ -485,28 +492,24 @@ class PostgresDatabase:
     async def fetch_val(self, sql: str, params: Params = None) -> Any:
         self.query_count += 1
         text, names = self._compile(sql)
-        async with self._acquire() as conn:
-            return await conn.fetchval(text, *self._args(names, params))
+        return await self._run("fetchval", text, *self._args(names, params))
 
     async def execute(self, sql: str, params: Params = None) -> int:
         self.query_count += 1
         text, names = self._compile(sql)
-        async with self._acquire() as conn:
-            status: str = await conn.execute(text, *self._args(names, params))
+        status: str = await self._run("execute", text, *self._args(names, params))
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         self.query_count += 1
         text, names = self._compile(sql)
-        async with self._acquire() as conn:
-            await conn.executemany(text, [self._args(names, row) for row in rows])
+        await self._run("executemany", text, [self._args(names, row) for row in rows])
 
     async def copy_rows(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     ) -> None:
-        async with self._acquire() as conn:
-            await conn.copy_records_to_table(table, records=list(rows), columns=list(columns))
+        await self._run("copy_records_to_table", table, records=list(rows), columns=list(columns))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -514,14 +517,20 @@ class PostgresDatabase:
             yield
             return
         after: list[Callable[[], None]] = []
-        async with self._pool.acquire() as conn, conn.transaction():
-            token = self._conn_var.set(conn)
-            after_token = self._after.set(after)
-            try:
-                yield
-            finally:
-                self._conn_var.reset(token)
-                self._after.reset(after_token)
+        conn = await self._lender.borrow()
+        try:
+            async with conn.transaction():
+                token = self._conn_var.set(conn)
+                after_token = self._after.set(after)
+                try:
+                    yield
+                finally:
+                    self._conn_var.reset(token)
+                    self._after.reset(after_token)
+        except BaseException:
+            await self._lender.discard(conn)
+            raise
+        self._lender.give_back(conn)
         for callback in after:
             callback()
 
@@ -542,6 +551,7 @@ class PostgresDatabase:
     async def close(self) -> None:
         for conn in self._listeners:
             await conn.close()
+        await self._lender.close()
         await self._pool.close()
 
 
