@@ -101,6 +101,10 @@ class Lender:
         self._taken -= 1
         try:
             await self._pool.release(conn)
+        except Exception:
+            # A reset that failed: asyncpg has closed the connection and frees its place
+            # itself. Raising would replace the caller's own error (or its cancellation).
+            pass
         finally:
             self._wake_one(None)
 
