@@ -173,3 +173,17 @@ async def test_a_caller_cancelled_while_waiting_leaves_the_queue() -> None:
         await gave_up
     lender.give_back(only)
     assert await asyncio.wait_for(lender.borrow(), 1) is only
+
+
+class _FailingReleasePool(_Pool):
+    async def release(self, conn: _Conn) -> None:
+        raise RuntimeError("reset failed: asyncpg closed the connection")
+
+
+async def test_a_release_that_fails_neither_raises_nor_loses_the_place() -> None:
+    pool = _FailingReleasePool()
+    lender = Lender(pool, size=1)
+    broken = await lender.borrow()
+    await lender.discard(broken)  # the caller's own error is what it raises, not this
+    assert await asyncio.wait_for(lender.borrow(), 1) is not broken
+    assert len(pool.made) == 2
