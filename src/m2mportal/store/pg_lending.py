@@ -97,7 +97,8 @@ class Lender:
             await self._return_to_pool(conn)
 
     async def _return_to_pool(self, conn: Any) -> None:
-        """(A detached proxy, already taken back, is let go of by asyncpg as it is.)"""
+        """Back to asyncpg's pool; a proxy the pool already took back (its connection
+        closed while idle here) is accepted by ``release`` as a no-op."""
         self._taken -= 1
         try:
             await self._pool.release(conn)
