@@ -5,7 +5,8 @@ Every log record of the session is also written, rendered as a deployment render
 (m2mportal.logs, text format), to ``session.log`` in the session's temp folder. The
 functions that make client and event secrets, portal passwords and access tokens are
 wrapped to remember each value; when the session ends the file is scanned for each value
-and for anything shaped like a JWT, and the run fails if one is found.
+and for anything shaped like a JWT, and the run fails if one is found. Under pytest-xdist
+every worker scans its own log and the controller fails the run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ MIN_LENGTH = 8
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}")
 SECRETS: set[str] = set()
 _state: dict[str, Any] = {}
+# Under pytest-xdist each worker scans its own log and hands its findings to the controller.
+WORKER_KEY = "log_scan_problems"
 
 
 def remember(value: object) -> None:
@@ -127,6 +130,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _record_secrets()
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: a worker's findings, sent in its ``workeroutput``."""
+    found = getattr(node, "workeroutput", {}).get(WORKER_KEY, [])
+    _state.setdefault("worker_problems", []).extend(found)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     handler: logging.Handler | None = _state.pop("handler", None)
     if handler is None:
@@ -137,6 +147,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         problems = scan(_state["path"], SECRETS)
     except OSError as exc:  # the temp folder was removed under us: nothing to scan
         problems = [f"log scan: cannot read {_state['path']}: {exc}"]
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:
+        # An xdist worker's exit status is not the run's: the controller fails the run.
+        worker_output[WORKER_KEY] = problems
+        return
+    problems += _state.pop("worker_problems", [])
     if not problems:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

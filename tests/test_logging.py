@@ -360,13 +360,22 @@ def test_logs_nothing_secret():
 """
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
 @pytest.mark.parametrize(("source", "code"), [(LEAKING_TEST, 1), (CLEAN_TEST, 0)])
 def test_log_scan_fails_a_run_whose_log_holds_a_secret(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source: str, code: int
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    code: int,
+    workers: tuple[str, ...],
 ) -> None:
+    """Also when pytest-xdist runs the tests (`make unit`): a worker's exit status is not
+    the run's, so the finding must reach the controller."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makepyfile(test_example=source)
-    result = pytester.runpytest_subprocess("-p", "tests.log_guard", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "-p", "tests.log_guard", "-p", "no:cacheprovider", *workers
+    )
     assert result.ret == code, result.stdout.str()
     scanned = "log scan failed" in result.stdout.str()
     assert scanned == (code == 1), result.stdout.str()
