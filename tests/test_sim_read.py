@@ -12,6 +12,11 @@ import httpx
 import pytest
 
 from m2mportal import synthetic
+from m2mportal.clock import Clock
+from m2mportal.models import NewMaterial, NewOption, NewProfile, NewTariff
+from m2mportal.platform import open_platform
+from m2mportal.services import catalog
+from m2mportal.store import sims as sim_store
 from tests.helpers import World, assert_error_names
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
@@ -306,6 +311,81 @@ async def test_get_details_of_a_plain_inactive_sim(scene: Scene) -> None:
         "fraudProfile": None,
         "costLimitProfile": None,
     }
+
+
+async def test_catalogue_entries_made_by_another_process_are_named_at_once(
+    scene: Scene, clock: Clock
+) -> None:
+    """SIM reads take the catalogue's names from memory (services/catalog_names.py).
+    Entries made since the names were read, by another process on the same database, are
+    named on the first read that meets them: one read of the catalogue, then none."""
+    names = scene.world.platform.names
+    warm = await scene.get(f"/partners/{scene.partner}/sims/{synthetic.iccid(1)}")
+    assert warm.status_code == 200 and names.reads == 1, warm.text
+
+    other = await open_platform(scene.world.platform.settings, clock=clock, run_migrations=False)
+    try:
+        made = {
+            "tariff": await catalog.create(other.db, NewTariff(name="Fleet 5 GB")),
+            "material": await catalog.create(
+                other.db, NewMaterial(name="Chip MFF2", sim_type="physical")
+            ),
+            "limit": await catalog.create(other.db, NewProfile(kind="limit", name="5 GB cap")),
+            "fraud": await catalog.create(other.db, NewProfile(kind="fraud", name="Geo fence")),
+            "cost": await catalog.create(other.db, NewProfile(kind="costLimit", name="EUR 20")),
+            "option": await catalog.create(other.db, NewOption(name="Roaming Plus")),
+        }
+        record = sim(
+            5, tariffId=made["tariff"].id, materialId=made["material"].id,
+            limitProfileId=made["limit"].id, fraudProfileId=made["fraud"].id,
+            costLimitProfileId=made["cost"].id,
+        )  # fmt: skip
+        answer = await scene.world.sims(scene.partner, [record])
+        assert answer.status_code == 201, answer.text
+        await sim_store.book_option(
+            other.db, synthetic.iccid(5), made["option"].id, "2026-11-30T08:00:00.000Z"
+        )
+    finally:
+        await other.close()
+
+    answer = await scene.get(f"/partners/{scene.partner}/sims/{synthetic.iccid(5)}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["tariff"] == {"id": made["tariff"].id, "name": "Fleet 5 GB"}
+    assert body["material"] == "Chip MFF2"
+    assert body["profiles"] == {
+        "limitProfile": {"id": made["limit"].id, "name": "5 GB cap"},
+        "fraudProfile": {"id": made["fraud"].id, "name": "Geo fence"},
+        "costLimitProfile": {"id": made["cost"].id, "name": "EUR 20"},
+    }
+    assert body["options"] == [
+        {"id": made["option"].id, "name": "Roaming Plus", "bookedAt": "2026-11-30T08:00:00.000Z"}
+    ]
+    listed = await scene.get(f"/partners/{scene.partner}/sims", iccid=synthetic.iccid(5))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["content"][0]["tariff"] == body["tariff"]
+    assert names.reads == 2  # one read for the new entries, none for the list
+    again = await scene.get(f"/partners/{scene.partner}/sims/{synthetic.iccid(5)}")
+    assert again.json() == body and names.reads == 2
+
+
+async def test_a_reference_the_catalogue_does_not_hold_shows_no_name(scene: Scene) -> None:
+    """As the joins the names replaced showed it: a tariff or profile id without its
+    catalogue entry keeps its id with an empty name, a material none (the operator API
+    refuses such ids; this SIM was changed in the database). An option cannot be booked
+    without its entry: sim_options has a foreign key on both databases."""
+    db = scene.world.platform.db
+    iccid = synthetic.iccid(2)
+    await sim_store.update(db, iccid, {"tariff_id": 990001, "fraud_profile_id": 990002,
+                                       "material_id": 990003})  # fmt: skip
+    answer = await scene.get(f"/partners/{scene.partner}/sims/{iccid}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["tariff"] == {"id": 990001, "name": ""}
+    assert body["profiles"]["fraudProfile"] == {"id": 990002, "name": ""}
+    assert body["material"] is None
+    listed = await scene.get(f"/partners/{scene.partner}/sims", iccid=iccid)
+    assert listed.json()["content"][0]["tariff"] == {"id": 990001, "name": ""}
 
 
 async def test_get_and_post_details_answer_the_same(scene: Scene) -> None:

@@ -20,6 +20,7 @@ from m2mportal.events.bus import EventBus
 from m2mportal.gateway.limits import RateLimiter
 from m2mportal.iam.keys import KeyRing
 from m2mportal.iam.tokens import TokenIssuer, TokenVerifier, jwks_lookup, keyring_lookup
+from m2mportal.services.catalog_names import CatalogNames
 from m2mportal.services.clients import ClientCache
 from m2mportal.services.partner_tree import PartnerTree
 from m2mportal.store import migrate
@@ -41,6 +42,7 @@ class Platform:
     clients: ClientCache
     tree: PartnerTree
     limiter: RateLimiter
+    names: CatalogNames
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -140,4 +142,5 @@ async def open_platform(
         clients=ClientCache(db, settings.app_cache_seconds),
         tree=tree,
         limiter=RateLimiter(settings, db, tree),
+        names=CatalogNames(db),
     )

@@ -73,17 +73,20 @@ async def list_sims(call: Call) -> SimPage:
         tariff_id=q.tariffId,
         remark=q.remark,
     )
+    platform = call.platform
     return await sims.list_page(
-        call.platform.db, call.platform.clock, _public_url(call), flt, q.size, q.page, q.after
-    )
+        platform.db, platform.names, platform.clock, _public_url(call), flt, q.size, q.page,
+        q.after,
+    )  # fmt: skip
 
 
 async def _details(call: Call, kind: str, value: str) -> SimDetails:
     assert call.partner_id is not None
     await call.charge(1)
-    scope = await call.platform.tree.descendants(call.partner_id)
+    platform = call.platform
+    scope = await platform.tree.descendants(call.partner_id)
     return await sims.details(
-        call.platform.db, call.platform.clock, _api_base(call), kind, value, scope
+        platform.db, platform.names, platform.clock, _api_base(call), kind, value, scope
     )
 
 

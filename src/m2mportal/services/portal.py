@@ -186,7 +186,7 @@ async def sims_overview(
     text = text.strip()
     if not text:
         flt = SimFilter(partner_ids=scope, status=status)
-        found = await sims.list_page(db, clock, url, flt, PAGE_SIZE, page, None)
+        found = await sims.list_page(db, platform.names, clock, url, flt, PAGE_SIZE, page, None)
         return SimSearch(partner.sim_counts, found.content, found.page.total_elements or 0)
     kinds = [kind for kind in SEARCH_KINDS if CHECKS[kind](text) is None]
     if not kinds:
@@ -204,7 +204,9 @@ async def sims_overview(
             flt.imei_key = value
         else:
             setattr(flt, kind, value)
-        for entry in (await sims.list_page(db, clock, url, flt, PAGE_SIZE, 0, None)).content:
+        for entry in (
+            await sims.list_page(db, platform.names, clock, url, flt, PAGE_SIZE, 0, None)
+        ).content:
             hits.setdefault(entry.iccid, entry)
     return SimSearch(partner.sim_counts, list(hits.values()), len(hits))
 
@@ -223,7 +225,7 @@ async def sim(platform: Platform, user: PortalUser, iccid: str) -> SimView:
         raise not_found(f"iccid {iccid}: no SIM with this identifier")
     db, clock = platform.db, platform.clock
     scope = await scope_of(platform, user)
-    found = await sims.details(db, clock, platform.api_base, "iccid", iccid, scope)
+    found = await sims.details(db, platform.names, clock, platform.api_base, "iccid", iccid, scope)
     row = await network.find(db, "iccid", iccid, sorted(scope))
     start, end = network.check_window(clock, None, None, HISTORY_DEFAULT_DAYS)
     sms_start, sms_end = network.check_window(clock, None, None, HISTORY_MAX_DAYS)

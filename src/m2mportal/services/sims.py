@@ -26,12 +26,13 @@ from m2mportal.models import (
     SimPage,
     TariffRef,
 )
+from m2mportal.services.catalog_names import CatalogNames
 from m2mportal.store import sims as sim_store
 from m2mportal.store.database import Database
 
 
-def _ref(id_: Any, name: Any) -> ProfileRef | None:
-    return ProfileRef(id=id_, name=name or "") if id_ is not None else None
+def _ref(id_: Any, names: dict[int, str]) -> ProfileRef | None:
+    return ProfileRef(id=id_, name=names.get(id_, "")) if id_ is not None else None
 
 
 def _json_rows(text: str | None) -> list[list[Any]]:
@@ -45,30 +46,39 @@ _DETAIL_ORDER = (
     "restriction_status", "limit_status", "fraud_status", "remark1", "remark2", "remark3",
     "remark4", "remark5", "activation_code", "eid_profile_status", "usage_month",
     "data_bytes", "sms_mo", "sms_mt", "voice_seconds", "session_count", "last_session_at",
-    "tariff_name", "limit_profile_name", "fraud_profile_name", "cost_limit_profile_name",
-    "material_name", "options_json", "apns_json",
+    "material_id", "options_json", "apns_json",
 )  # fmt: skip
 assert _DETAIL_ORDER == sim_store.DETAIL_FIELDS, "details unpacks the store's detail columns"
 
 
 async def details(
-    db: Database, clock: Clock, base: str, kind: str, value: str, partner_ids: frozenset[int]
+    db: Database,
+    names: CatalogNames,
+    clock: Clock,
+    base: str,
+    kind: str,
+    value: str,
+    partner_ids: frozenset[int],
 ) -> SimDetails:
     """One SIM by an identifier, searched only among ``partner_ids`` (404 otherwise)."""
     column = sim_store.LOOKUP_COLUMN[kind]
     row = await sim_store.find(db, column, lookup_value(kind, value), partner_ids)
     if row is None:
         raise not_found(f"{kind} {value}: no SIM with this identifier")
-    # By position (the store's DETAIL_FIELDS): a dict of the 41 values and a lookup per
+    # By position (the store's DETAIL_FIELDS): a dict of the values and a lookup per
     # field cost 3 of a GET SIM details' 47 us in process.
     (iccid, euiccid, imsi, msisdn, imei, partner_id, sim_type, status, productive,
      activation_date, termination_date, binding_months, binding_end, tariff_id,
      limit_profile_id, fraud_profile_id, cost_limit_profile_id, restriction_status,
      limit_status, fraud_status, remark1, remark2, remark3, remark4, remark5,
      activation_code, eid_profile_status, usage_month, data_bytes, sms_mo, sms_mt,
-     voice_seconds, session_count, last_session_at, tariff_name, limit_profile_name,
-     fraud_profile_name, cost_limit_profile_name, material_name, options_json,
+     voice_seconds, session_count, last_session_at, material_id, options_json,
      apns_json) = row  # fmt: skip
+    booked = _json_rows(options_json)
+    profile_ids = (limit_profile_id, fraud_profile_id, cost_limit_profile_id)
+    if names.missing((tariff_id,), (o[0] for o in booked), (material_id,), profile_ids):
+        await names.refresh()
+    profiles, option_names = names.profiles, names.options
     # Counters hold the month named in usage_month; an older month reads as zero.
     current = usage_month == clock.month()
     sim_path = f"{base}/partners/{partner_id}/sims/{iccid}"
@@ -80,21 +90,22 @@ async def details(
         imei=imei,
         partner_id=partner_id,
         sim_type=sim_type,
-        material=material_name,
+        material=names.materials.get(material_id) if material_id is not None else None,
         status=status,
         productive=bool(productive),
         activation_date=activation_date,
         termination_date=termination_date,
         binding_period=BindingPeriod(months=binding_months, end_date=binding_end),
-        tariff=TariffRef(id=tariff_id, name=tariff_name or "") if tariff_id is not None else None,
+        tariff=_tariff(tariff_id, names),
+        # A booked option is a catalogue entry (sim_options' foreign key, both databases).
         options=[
-            OptionRef(id=id_, name=name, booked_at=booked_at)
-            for id_, name, booked_at in _json_rows(options_json)
+            OptionRef(id=id_, name=option_names.get(id_, ""), booked_at=booked_at)
+            for id_, booked_at in booked
         ],
         profiles=Profiles(
-            limit_profile=_ref(limit_profile_id, limit_profile_name),
-            fraud_profile=_ref(fraud_profile_id, fraud_profile_name),
-            cost_limit_profile=_ref(cost_limit_profile_id, cost_limit_profile_name),
+            limit_profile=_ref(limit_profile_id, profiles),
+            fraud_profile=_ref(fraud_profile_id, profiles),
+            cost_limit_profile=_ref(cost_limit_profile_id, profiles),
         ),
         apns=[
             Apn(name=name, static_ip=static_ip, restriction_status=restriction)
@@ -148,15 +159,23 @@ def selector_of(raw: dict[str, Any]) -> tuple[str, str]:
 
 _LIST_ORDER = (
     "iccid", "euiccid", "imsi", "msisdn", "imei", "status", "productive", "partner_id",
-    "tariff_id", "tariff_name", "activation_date", "usage_month", "data_bytes",
+    "tariff_id", "activation_date", "usage_month", "data_bytes",
 )  # fmt: skip
 assert _LIST_ORDER == sim_store.LIST_FIELDS, "_entry unpacks the store's list columns"
 
 
-def _entry(values: Sequence[Any], month: str) -> SimListEntry:
-    # By position (the store's LIST_FIELDS, ICCID first): 100 rows a page, 13 values each.
+def _tariff(tariff_id: int | None, names: CatalogNames) -> TariffRef | None:
+    """The SIM's tariff; one the catalogue does not name has an empty name, as the
+    join to it gave."""
+    if tariff_id is None:
+        return None
+    return TariffRef(id=tariff_id, name=names.tariffs.get(tariff_id, ""))
+
+
+def _entry(values: Sequence[Any], month: str, names: CatalogNames) -> SimListEntry:
+    # By position (the store's LIST_FIELDS, ICCID first): 100 rows a page, 12 values each.
     (iccid, euiccid, imsi, msisdn, imei, status, productive, partner_id, tariff_id,
-     tariff_name, activation_date, usage_month, data_bytes) = values  # fmt: skip
+     activation_date, usage_month, data_bytes) = values  # fmt: skip
     return SimListEntry(
         iccid=iccid,
         euiccid=euiccid,
@@ -166,15 +185,27 @@ def _entry(values: Sequence[Any], month: str) -> SimListEntry:
         status=status,
         productive=bool(productive),
         partner_id=partner_id,
-        tariff=TariffRef(id=tariff_id, name=tariff_name or "") if tariff_id is not None else None,
+        tariff=_tariff(tariff_id, names),
         activation_date=activation_date,
         # Counters hold the month named in usage_month; an older month reads as zero.
         data_consumption=int(data_bytes or 0) if usage_month == month else 0,
     )
 
 
+_LIST_TARIFF = _LIST_ORDER.index("tariff_id")
+
+
+async def _entries(
+    rows: Sequence[Sequence[Any]], month: str, names: CatalogNames
+) -> list[SimListEntry]:
+    if names.missing(tariffs={row[_LIST_TARIFF] for row in rows}):
+        await names.refresh()
+    return [_entry(row, month, names) for row in rows]
+
+
 async def list_page(
     db: Database,
+    names: CatalogNames,
     clock: Clock,
     url: str,
     flt: sim_store.SimFilter,
@@ -192,7 +223,7 @@ async def list_page(
         if more:
             links.append(Link(rel="next", href=_with(url, after=rows[-1][0])))
         return SimPage(
-            content=[_entry(r, month) for r in rows], page=PageInfo(size=size), links=links
+            content=await _entries(rows, month, names), page=PageInfo(size=size), links=links
         )
     rows = await sim_store.list_page(db, flt, size, offset=page * size)
     total = await sim_store.count(db, flt)
@@ -203,7 +234,7 @@ async def list_page(
     if rows:
         links.append(Link(rel="nextKeyset", href=_with(url, after=rows[-1][0], page=None)))
     return SimPage(
-        content=[_entry(r, month) for r in rows],
+        content=await _entries(rows, month, names),
         page=PageInfo(size=size, number=page, total_elements=total, total_pages=pages),
         links=links,
     )

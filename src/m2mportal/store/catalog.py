@@ -35,3 +35,13 @@ async def get(db: Database, table: str, item_id: int) -> Row | None:
 async def list_all(db: Database, table: str) -> list[Row]:
     columns = ("id", *TABLES[table])
     return await db.fetch_all(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+
+
+async def names(db: Database) -> dict[str, dict[int, str]]:
+    """Every entry's name, per table (services/catalog_names.py), in one statement."""
+    parts = [f"SELECT '{table}' AS tbl, id, name FROM {table}" for table in TABLES]
+    rows = await db.fetch_values(" UNION ALL ".join(parts))
+    found: dict[str, dict[int, str]] = {table: {} for table in TABLES}
+    for table, item_id, name in rows:
+        found[table][item_id] = name
+    return found

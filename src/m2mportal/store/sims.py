@@ -23,13 +23,14 @@ INSERT_COLUMNS: tuple[str, ...] = (
 # The list's columns, in this order: a page's rows are read by position (sqlite3.Row finds
 # a name by comparing it with each column name in turn; 13 names of 100 rows were a fifth
 # of the list's time, and making dicts of them no less).
+# The tariff's name is not joined in: services/catalog_names.py holds the catalogue's names.
 LIST_FIELDS = (
     "iccid", "euiccid", "imsi", "msisdn", "imei", "status", "productive", "partner_id",
-    "tariff_id", "tariff_name", "activation_date", "usage_month", "data_bytes",
+    "tariff_id", "activation_date", "usage_month", "data_bytes",
 )  # fmt: skip
 _LIST_COLUMNS = (
     "s.iccid, s.euiccid, s.imsi, s.msisdn, s.imei, s.status, s.productive, s.partner_id,"
-    " s.tariff_id, t.name AS tariff_name, s.activation_date, s.usage_month, s.data_bytes"
+    " s.tariff_id, s.activation_date, s.usage_month, s.data_bytes"
 )
 
 # What SIM details show, in the order ``find`` answers them (by position: sqlite3.Row looks
@@ -42,30 +43,29 @@ _DETAIL_NAMES: tuple[str, ...] = (
     "remark4", "remark5", "activation_code", "eid_profile_status", "usage_month",
     "data_bytes", "sms_mo", "sms_mt", "voice_seconds", "session_count", "last_session_at",
 )  # fmt: skip
-DETAIL_FIELDS = (
-    *_DETAIL_NAMES, "tariff_name", "limit_profile_name", "fraud_profile_name",
-    "cost_limit_profile_name", "material_name", "options_json", "apns_json",
-)  # fmt: skip
+DETAIL_FIELDS = (*_DETAIL_NAMES, "material_id", "options_json", "apns_json")
 _DETAIL_PARTNER = DETAIL_FIELDS.index("partner_id")
-# A SIM's booked options and APNs ride along as JSON arrays of arrays, in the order the
-# details list them, so one round trip reads everything. Options come in the order of the
-# index (iccid, booked_at, option_id): SQLite sorted them on every read before (a tenth of
-# the read with the CPU's caches as a loaded server has them). SQLite aggregates an ordered
+# A SIM's booked options ([option id, booked at]) and APNs ride along as JSON arrays of
+# arrays, in the order the details list them, so one round trip reads everything. The
+# catalogue's names (tariff, profiles, material, options) are not joined in: five joins and
+# the options' one were a third of PostgreSQL's work for the statement, and
+# services/catalog_names.py holds the names. Options come in the order of the index
+# (iccid, booked_at, option_id): SQLite sorted them on every read before (a tenth of the
+# read with the CPU's caches as a loaded server has them). SQLite aggregates an ordered
 # subquery (an aggregate keeps the order it reads), PostgreSQL orders inside json_agg
 # (NULL when there is none).
 _EXTRAS = {
     "sqlite": (
-        "(SELECT json_group_array(json_array(id, name, booked_at)) FROM (SELECT o.id, o.name,"
-        " so.booked_at FROM sim_options so JOIN options o ON o.id = so.option_id"
-        " WHERE so.iccid = s.iccid ORDER BY so.booked_at, so.option_id)) AS options_json,"
+        "(SELECT json_group_array(json_array(option_id, booked_at)) FROM (SELECT option_id,"
+        " booked_at FROM sim_options WHERE iccid = s.iccid ORDER BY booked_at, option_id))"
+        " AS options_json,"
         " (SELECT json_group_array(json_array(name, static_ip, restriction_status))"
         " FROM (SELECT name, static_ip, restriction_status FROM sim_apns"
         " WHERE iccid = s.iccid ORDER BY name)) AS apns_json"
     ),
     "postgresql": (
-        "(SELECT json_agg(json_build_array(o.id, o.name, so.booked_at)"
-        " ORDER BY so.booked_at, so.option_id) FROM sim_options so JOIN options o"
-        " ON o.id = so.option_id WHERE so.iccid = s.iccid) AS options_json,"
+        "(SELECT json_agg(json_build_array(option_id, booked_at) ORDER BY booked_at, option_id)"
+        " FROM sim_options WHERE iccid = s.iccid) AS options_json,"
         " (SELECT json_agg(json_build_array(name, static_ip, restriction_status) ORDER BY name)"
         " FROM sim_apns WHERE iccid = s.iccid) AS apns_json"
     ),
@@ -74,13 +74,11 @@ _EXTRAS = {
 
 def _detail_select(dialect: str) -> str:
     return (
-        "SELECT " + ", ".join(f"s.{name}" for name in _DETAIL_NAMES) + ", t.name, lp.name,"
-        " fp.name, cp.name, m.name, " + _EXTRAS[dialect] + " FROM sims s"
-        " LEFT JOIN tariffs t ON t.id = s.tariff_id"
-        " LEFT JOIN profiles lp ON lp.id = s.limit_profile_id"
-        " LEFT JOIN profiles fp ON fp.id = s.fraud_profile_id"
-        " LEFT JOIN profiles cp ON cp.id = s.cost_limit_profile_id"
-        " LEFT JOIN materials m ON m.id = s.material_id"
+        "SELECT "
+        + ", ".join(f"s.{name}" for name in _DETAIL_NAMES)
+        + ", s.material_id, "
+        + _EXTRAS[dialect]
+        + " FROM sims s"
     )
 
 
@@ -160,7 +158,7 @@ async def list_page(
     params["limit"] = limit
     params["offset"] = offset
     return await db.fetch_values(
-        f"SELECT {_LIST_COLUMNS} FROM sims s LEFT JOIN tariffs t ON t.id = s.tariff_id"
+        f"SELECT {_LIST_COLUMNS} FROM sims s"
         f" WHERE {where} ORDER BY s.iccid LIMIT :limit OFFSET :offset",
         params,
     )
@@ -189,7 +187,6 @@ def _one_partner_page(index: str, tail: str) -> str:
     driver's statement cache hashes and compares the text on every call)."""
     return (
         f"SELECT {_LIST_COLUMNS} FROM sims s INDEXED BY {index}"
-        " LEFT JOIN tariffs t ON t.id = s.tariff_id"
         f" WHERE s.partner_id = :p0{tail} ORDER BY s.iccid LIMIT :limit OFFSET :offset"
     )
 
@@ -224,8 +221,7 @@ async def _list_by_partner(
     return await db.fetch_values(
         f"SELECT {_LIST_COLUMNS} FROM (SELECT rid, iccid FROM ({' UNION ALL '.join(arms)})"
         " ORDER BY iccid LIMIT :limit OFFSET :offset) AS page"
-        " JOIN sims s ON s.rowid = page.rid LEFT JOIN tariffs t ON t.id = s.tariff_id"
-        " ORDER BY page.iccid",
+        " JOIN sims s ON s.rowid = page.rid ORDER BY page.iccid",
         params,
     )
 
@@ -238,9 +234,9 @@ async def count(db: Database, flt: SimFilter) -> int:
 async def find(
     db: Database, column: str, value: str, partner_ids: frozenset[int]
 ) -> Sequence[Any] | None:
-    """One SIM by a lookup column, only among the given partners, with its tariff's,
-    profiles' and material's names and its options and APNs (``options_json``,
-    ``apns_json``: JSON text or None): one statement, one round trip. The row holds
+    """One SIM by a lookup column, only among the given partners, with its options and
+    APNs (``options_json``, ``apns_json``: JSON text or None): one statement, one round
+    trip. The catalogue's names come from services/catalog_names.py. The row holds
     DETAIL_FIELDS in that order, read by position (a dict of its 41 values cost more than
     a tenth of a GET SIM details' read).
 
