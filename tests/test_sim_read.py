@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from m2mportal.clock import Clock
 from m2mportal.models import NewMaterial, NewOption, NewProfile, NewTariff
 from m2mportal.platform import open_platform
 from m2mportal.services import catalog
+from m2mportal.store import catalog as catalog_store
 from m2mportal.store import sims as sim_store
 from tests.helpers import World, assert_error_names
 
@@ -367,6 +369,27 @@ async def test_catalogue_entries_made_by_another_process_are_named_at_once(
     assert names.reads == 2  # one read for the new entries, none for the list
     again = await scene.get(f"/partners/{scene.partner}/sims/{synthetic.iccid(5)}")
     assert again.json() == body and names.reads == 2
+
+
+CATALOGUE_WRITE = re.compile(
+    r"\b(UPDATE|DELETE\s+FROM|REPLACE\s+INTO)\s+(tariffs|options|materials|profiles)\b",
+    re.IGNORECASE,
+)
+
+
+def test_the_catalogue_is_insert_only() -> None:
+    """services/catalog_names.py keeps a name once read: right only while no entry is
+    renamed or deleted. A change that does so must give the names cache a way to learn
+    of it (and change this test)."""
+    src = Path(catalog_store.__file__).resolve().parents[1]
+    offenders = [
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        if "migrations" not in path.parts and CATALOGUE_WRITE.search(path.read_text())
+    ]
+    assert offenders == []
+    catalogue_sql = Path(catalog_store.__file__).read_text()
+    assert not re.search(r"\b(UPDATE|DELETE)\b", catalogue_sql)
 
 
 async def test_a_reference_the_catalogue_does_not_hold_shows_no_name(scene: Scene) -> None:
