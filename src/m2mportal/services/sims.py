@@ -35,8 +35,13 @@ def _ref(id_: Any, names: dict[int, str]) -> ProfileRef | None:
     return ProfileRef(id=id_, name=names.get(id_, "")) if id_ is not None else None
 
 
-def _json_rows(text: str | None) -> list[list[Any]]:
-    return msgspec.json.decode(text) if text else []
+def _rows(found: str | list[tuple[Any, ...]] | None) -> Sequence[Sequence[Any]]:
+    """A SIM's options or APNs as the store read them: JSON text (SQLite) or a list of
+    tuples (PostgreSQL); None or empty when there are none."""
+    if isinstance(found, str):
+        rows: list[list[Any]] = msgspec.json.decode(found)
+        return rows
+    return found or ()
 
 
 _DETAIL_ORDER = (
@@ -46,7 +51,7 @@ _DETAIL_ORDER = (
     "restriction_status", "limit_status", "fraud_status", "remark1", "remark2", "remark3",
     "remark4", "remark5", "activation_code", "eid_profile_status", "usage_month",
     "data_bytes", "sms_mo", "sms_mt", "voice_seconds", "session_count", "last_session_at",
-    "material_id", "options_json", "apns_json",
+    "material_id", "options", "apns",
 )  # fmt: skip
 assert _DETAIL_ORDER == sim_store.DETAIL_FIELDS, "details unpacks the store's detail columns"
 
@@ -72,9 +77,9 @@ async def details(
      limit_profile_id, fraud_profile_id, cost_limit_profile_id, restriction_status,
      limit_status, fraud_status, remark1, remark2, remark3, remark4, remark5,
      activation_code, eid_profile_status, usage_month, data_bytes, sms_mo, sms_mt,
-     voice_seconds, session_count, last_session_at, material_id, options_json,
-     apns_json) = row  # fmt: skip
-    booked = _json_rows(options_json)
+     voice_seconds, session_count, last_session_at, material_id, options,
+     apns) = row  # fmt: skip
+    booked = _rows(options)
     profile_ids = (limit_profile_id, fraud_profile_id, cost_limit_profile_id)
     if names.missing((tariff_id,), (o[0] for o in booked), (material_id,), profile_ids):
         await names.refresh()
@@ -109,7 +114,7 @@ async def details(
         ),
         apns=[
             Apn(name=name, static_ip=static_ip, restriction_status=restriction)
-            for name, static_ip, restriction in _json_rows(apns_json)
+            for name, static_ip, restriction in _rows(apns)
         ],
         restriction_status=restriction_status,
         limit_status=limit_status,
