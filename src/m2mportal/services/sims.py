@@ -56,6 +56,30 @@ _DETAIL_ORDER = (
 assert _DETAIL_ORDER == sim_store.DETAIL_FIELDS, "details unpacks the store's detail columns"
 
 
+# The answer is built with positional arguments (details): the field order each call
+# relies on, checked when the module loads.
+_POSITIONAL: dict[Any, tuple[str, ...]] = {
+    SimDetails: (
+        "iccid", "euiccid", "imsi", "msisdn", "imei", "partner_id", "sim_type", "material",
+        "status", "productive", "activation_date", "termination_date", "binding_period",
+        "tariff", "options", "profiles", "apns", "restriction_status", "limit_status",
+        "fraud_status", "remarks", "activation_code", "eid_profile_status",
+        "sim_aggregated_data", "links",
+    ),
+    BindingPeriod: ("months", "end_date"),
+    OptionRef: ("id", "name", "booked_at"),
+    Profiles: ("limit_profile", "fraud_profile", "cost_limit_profile"),
+    Apn: ("name", "static_ip", "restriction_status"),
+    Remarks: ("remark1", "remark2", "remark3", "remark4", "remark5"),
+    SimAggregatedData: (
+        "data_bytes", "sms_mo", "sms_mt", "voice_seconds", "sessions", "last_session_at"
+    ),
+    Link: ("rel", "href", "type", "name"),
+}  # fmt: skip
+for _struct, _order in _POSITIONAL.items():
+    assert _struct.__struct_fields__ == _order, f"{_struct.__name__}: details passes {_order}"
+
+
 async def details(
     db: Database,
     names: CatalogNames,
@@ -87,67 +111,42 @@ async def details(
     # Counters hold the month named in usage_month; an older month reads as zero.
     current = usage_month == clock.month()
     sim_path = f"{base}/partners/{partner_id}/sims/{iccid}"
+    # Positional, in the field orders _POSITIONAL checks: msgspec matches keyword arguments
+    # name by name (SimDetails' 25 cost five times the call; 6.6 -> 4.7 us for the whole).
     return SimDetails(
-        iccid=iccid,
-        euiccid=euiccid,
-        imsi=imsi,
-        msisdn=msisdn,
-        imei=imei,
-        partner_id=partner_id,
-        sim_type=sim_type,
-        material=names.materials.get(material_id) if material_id is not None else None,
-        status=status,
-        productive=bool(productive),
-        activation_date=activation_date,
-        termination_date=termination_date,
-        binding_period=BindingPeriod(months=binding_months, end_date=binding_end),
-        tariff=_tariff(tariff_id, names),
+        iccid, euiccid, imsi, msisdn, imei, partner_id, sim_type,
+        names.materials.get(material_id) if material_id is not None else None,
+        status, bool(productive), activation_date, termination_date,
+        BindingPeriod(binding_months, binding_end),
+        _tariff(tariff_id, names),
         # A booked option is a catalogue entry (sim_options' foreign key, both databases).
-        options=[
-            OptionRef(id=id_, name=option_names.get(id_, ""), booked_at=booked_at)
-            for id_, booked_at in booked
-        ],
-        profiles=Profiles(
-            limit_profile=_ref(limit_profile_id, profiles),
-            fraud_profile=_ref(fraud_profile_id, profiles),
-            cost_limit_profile=_ref(cost_limit_profile_id, profiles),
+        [OptionRef(id_, option_names.get(id_, ""), booked_at) for id_, booked_at in booked],
+        Profiles(
+            _ref(limit_profile_id, profiles),
+            _ref(fraud_profile_id, profiles),
+            _ref(cost_limit_profile_id, profiles),
         ),
-        apns=[
-            Apn(name=name, static_ip=static_ip, restriction_status=restriction)
-            for name, static_ip, restriction in _rows(apns)
-        ],
-        restriction_status=restriction_status,
-        limit_status=limit_status,
-        fraud_status=fraud_status,
-        remarks=Remarks(
-            remark1=remark1, remark2=remark2, remark3=remark3, remark4=remark4, remark5=remark5
+        [Apn(name, static_ip, restriction) for name, static_ip, restriction in _rows(apns)],
+        restriction_status, limit_status, fraud_status,
+        Remarks(remark1, remark2, remark3, remark4, remark5),
+        activation_code, eid_profile_status,
+        SimAggregatedData(
+            int(data_bytes or 0) if current else 0,
+            int(sms_mo or 0) if current else 0,
+            int(sms_mt or 0) if current else 0,
+            int(voice_seconds or 0) if current else 0,
+            int(session_count or 0) if current else 0,
+            last_session_at,
         ),
-        activation_code=activation_code,
-        eid_profile_status=eid_profile_status,
-        sim_aggregated_data=SimAggregatedData(
-            data_bytes=int(data_bytes or 0) if current else 0,
-            sms_mo=int(sms_mo or 0) if current else 0,
-            sms_mt=int(sms_mt or 0) if current else 0,
-            voice_seconds=int(voice_seconds or 0) if current else 0,
-            sessions=int(session_count or 0) if current else 0,
-            last_session_at=last_session_at,
-        ),
-        links=[
-            Link(rel="self", href=sim_path, name="get SIM details"),
-            Link(rel="session", href=sim_path + "/session", name="get SIM session"),
-            Link(
-                rel="sessionHistory",
-                href=sim_path + "/sessionhistory",
-                name="get SIM session history",
-            ),
-            Link(rel="smsHistory", href=sim_path + "/smshistory", name="get SMS history"),
-            Link(
-                rel="actions",
-                href=f"{base}/partners/{partner_id}/sims/actions",
-                name="get SIM action list",
-            ),
+        [
+            Link("self", sim_path, "GET", "get SIM details"),
+            Link("session", sim_path + "/session", "GET", "get SIM session"),
+            Link("sessionHistory", sim_path + "/sessionhistory", "GET", "get SIM session history"),
+            Link("smsHistory", sim_path + "/smshistory", "GET", "get SMS history"),
+            Link("actions", f"{base}/partners/{partner_id}/sims/actions", "GET",
+                 "get SIM action list"),
         ],
-    )
+    )  # fmt: skip
 
 
 def selector_of(raw: dict[str, Any]) -> tuple[str, str]:
