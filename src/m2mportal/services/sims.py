@@ -31,8 +31,14 @@ from m2mportal.store import sims as sim_store
 from m2mportal.store.database import Database
 
 
-def _ref(id_: Any, names: dict[int, str]) -> ProfileRef | None:
+# A referenced catalogue entry with its name; an id the catalogue does not name gets an
+# empty name, as the joins these names replaced gave it.
+def _ref(id_: int | None, names: dict[int, str]) -> ProfileRef | None:
     return ProfileRef(id=id_, name=names.get(id_, "")) if id_ is not None else None
+
+
+def _tariff(id_: int | None, names: dict[int, str]) -> TariffRef | None:
+    return TariffRef(id=id_, name=names.get(id_, "")) if id_ is not None else None
 
 
 def _rows(found: str | list[tuple[Any, ...]] | None) -> Sequence[Sequence[Any]]:
@@ -118,7 +124,7 @@ async def details(
         names.materials.get(material_id) if material_id is not None else None,
         status, bool(productive), activation_date, termination_date,
         BindingPeriod(binding_months, binding_end),
-        _tariff(tariff_id, names),
+        _tariff(tariff_id, names.tariffs),
         # A booked option is a catalogue entry (sim_options' foreign key, both databases).
         [OptionRef(id_, option_names.get(id_, ""), booked_at) for id_, booked_at in booked],
         Profiles(
@@ -168,14 +174,6 @@ _LIST_ORDER = (
 assert _LIST_ORDER == sim_store.LIST_FIELDS, "_entry unpacks the store's list columns"
 
 
-def _tariff(tariff_id: int | None, names: CatalogNames) -> TariffRef | None:
-    """The SIM's tariff; one the catalogue does not name has an empty name, as the
-    join to it gave."""
-    if tariff_id is None:
-        return None
-    return TariffRef(id=tariff_id, name=names.tariffs.get(tariff_id, ""))
-
-
 def _entry(values: Sequence[Any], month: str, names: CatalogNames) -> SimListEntry:
     # By position (the store's LIST_FIELDS, ICCID first): 100 rows a page, 12 values each.
     (iccid, euiccid, imsi, msisdn, imei, status, productive, partner_id, tariff_id,
@@ -189,7 +187,7 @@ def _entry(values: Sequence[Any], month: str, names: CatalogNames) -> SimListEnt
         status=status,
         productive=bool(productive),
         partner_id=partner_id,
-        tariff=_tariff(tariff_id, names),
+        tariff=_tariff(tariff_id, names.tariffs),
         activation_date=activation_date,
         # Counters hold the month named in usage_month; an older month reads as zero.
         data_consumption=int(data_bytes or 0) if usage_month == month else 0,
