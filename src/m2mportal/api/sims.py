@@ -11,7 +11,7 @@ from m2mportal import API_BASE
 from m2mportal.domain.errors import bad_request, forbidden
 from m2mportal.domain.identifiers import CHECKS, check_iccid, imei_key
 from m2mportal.gateway.endpoints import Call
-from m2mportal.models import Id, SimDetails, SimPage, SimSelector, SimStatus
+from m2mportal.models import Id, SimDetails, SimSelector, SimStatus
 from m2mportal.platform import base_url
 from m2mportal.services import sims
 from m2mportal.store.sims import SimFilter
@@ -42,7 +42,7 @@ def _public_url(call: Call) -> str:
     return base_url(call.platform.settings) + url.path + (f"?{url.query}" if url.query else "")
 
 
-async def list_sims(call: Call) -> SimPage:
+async def list_sims(call: Call) -> sims.SimPageAnswer:
     q: SimListQuery = call.query
     assert call.partner_id is not None and call.principal is not None
     problems = [
@@ -75,9 +75,8 @@ async def list_sims(call: Call) -> SimPage:
     )
     platform = call.platform
     return await sims.list_page(
-        platform.db, platform.names, platform.clock, _public_url(call), flt, q.size, q.page,
-        q.after,
-    )  # fmt: skip
+        platform.db, platform.clock, _public_url(call), flt, q.size, q.page, q.after
+    )
 
 
 async def _details(call: Call, kind: str, value: str) -> SimDetails:

@@ -186,8 +186,8 @@ async def sims_overview(
     text = text.strip()
     if not text:
         flt = SimFilter(partner_ids=scope, status=status)
-        found = await sims.list_page(db, platform.names, clock, url, flt, PAGE_SIZE, page, None)
-        return SimSearch(partner.sim_counts, found.content, found.page.total_elements or 0)
+        found = await sims.list_page(db, clock, url, flt, PAGE_SIZE, page, None)
+        return SimSearch(partner.sim_counts, found.entries(), found.page.total_elements or 0)
     kinds = [kind for kind in SEARCH_KINDS if CHECKS[kind](text) is None]
     if not kinds:
         return SimSearch(
@@ -204,9 +204,7 @@ async def sims_overview(
             flt.imei_key = value
         else:
             setattr(flt, kind, value)
-        for entry in (
-            await sims.list_page(db, platform.names, clock, url, flt, PAGE_SIZE, 0, None)
-        ).content:
+        for entry in (await sims.list_page(db, clock, url, flt, PAGE_SIZE, 0, None)).entries():
             hits.setdefault(entry.iccid, entry)
     return SimSearch(partner.sim_counts, list(hits.values()), len(hits))
 

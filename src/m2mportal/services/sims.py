@@ -15,6 +15,7 @@ from m2mportal.models import (
     Apn,
     BindingPeriod,
     Link,
+    Model,
     OptionRef,
     PageInfo,
     ProfileRef,
@@ -167,76 +168,55 @@ def selector_of(raw: dict[str, Any]) -> tuple[str, str]:
     return kind, value
 
 
-_LIST_ORDER = (
-    "iccid", "euiccid", "imsi", "msisdn", "imei", "status", "productive", "partner_id",
-    "tariff_id", "activation_date", "usage_month", "data_bytes",
-)  # fmt: skip
-assert _LIST_ORDER == sim_store.LIST_FIELDS, "_entry unpacks the store's list columns"
+class SimPageAnswer(Model):
+    """A SimPage as the list answers it: the entries come from the database as JSON text
+    (store/sims.py) and go out as they are, the same bytes msgspec writes for the SimPage
+    (tests/test_sim_list_entry.py)."""
+
+    content: msgspec.Raw
+    page: PageInfo
+    links: list[Link]
+
+    def entries(self) -> list[SimListEntry]:
+        """The entries as structs (the portal shows them)."""
+        return msgspec.json.decode(self.content, type=list[SimListEntry])
 
 
-def _entry(values: Sequence[Any], month: str, names: CatalogNames) -> SimListEntry:
-    # By position (the store's LIST_FIELDS, ICCID first): 100 rows a page, 12 values each.
-    (iccid, euiccid, imsi, msisdn, imei, status, productive, partner_id, tariff_id,
-     activation_date, usage_month, data_bytes) = values  # fmt: skip
-    return SimListEntry(
-        iccid=iccid,
-        euiccid=euiccid,
-        imsi=imsi,
-        msisdn=msisdn,
-        imei=imei,
-        status=status,
-        productive=bool(productive),
-        partner_id=partner_id,
-        tariff=_tariff(tariff_id, names.tariffs),
-        activation_date=activation_date,
-        # Counters hold the month named in usage_month; an older month reads as zero.
-        data_consumption=int(data_bytes or 0) if usage_month == month else 0,
-    )
+assert SimPageAnswer.__struct_fields__ == SimPage.__struct_fields__
 
 
-_LIST_TARIFF = _LIST_ORDER.index("tariff_id")
-
-
-async def _entries(
-    rows: Sequence[Sequence[Any]], month: str, names: CatalogNames
-) -> list[SimListEntry]:
-    if names.missing(tariffs={row[_LIST_TARIFF] for row in rows}):
-        await names.refresh()
-    return [_entry(row, month, names) for row in rows]
+def _content(page: sim_store.ListPage) -> msgspec.Raw:
+    return msgspec.Raw(f"[{page.entries}]".encode())
 
 
 async def list_page(
     db: Database,
-    names: CatalogNames,
     clock: Clock,
     url: str,
     flt: sim_store.SimFilter,
     size: int,
     page: int,
     after: str | None,
-) -> SimPage:
+) -> SimPageAnswer:
     """A page of SIMs: offset paging with totals, or keyset (``after``) without them."""
     month = clock.month()
     if after is not None:
-        rows = await sim_store.list_page(db, flt, size + 1, after=after)
-        more = len(rows) > size
-        rows = rows[:size]
+        found = await sim_store.list_page(db, flt, month, size + 1, after=after)
         links = [Link(rel="self", href=url)]
-        if more:
-            links.append(Link(rel="next", href=_with(url, after=rows[-1][0])))
-        return SimPage(
-            content=await _entries(rows, month, names), page=PageInfo(size=size), links=links
-        )
-    rows = await sim_store.list_page(db, flt, size, offset=page * size)
+        if found.count > size:
+            found = found.without_last()
+            links.append(Link(rel="next", href=_with(url, after=found.last_iccid())))
+        return SimPageAnswer(content=_content(found), page=PageInfo(size=size), links=links)
+    found = await sim_store.list_page(db, flt, month, size, offset=page * size)
     total = await sim_store.count(db, flt)
     pages = (total + size - 1) // size
     links = [Link(rel="self", href=url)]
     if page + 1 < pages:
         links.append(Link(rel="next", href=_with(url, page=str(page + 1))))
-    if rows:
-        links.append(Link(rel="nextKeyset", href=_with(url, after=rows[-1][0], page=None)))
-    return SimPage(
-        content=await _entries(rows, month, names),
+    if found.count:
+        links.append(Link(rel="nextKeyset", href=_with(url, after=found.last_iccid(), page=None)))
+    return SimPageAnswer(
+        content=_content(found),
         page=PageInfo(size=size, number=page, total_elements=total, total_pages=pages),
         links=links,
     )

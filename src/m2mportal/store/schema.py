@@ -236,6 +236,9 @@ sims = Table(
     Column("last_session_at", String(32), nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    # The SIM's entry in the SIM list as JSON up to its data volume, written by triggers
+    # only (migration 0009; store/sims.py reads it).
+    Column("list_entry", Text, nullable=True),
     Index("ix_sims_partner_id_iccid", "partner_id", "iccid"),
     # SQLite's remark search walks each partner's SIMs in ICCID order in this index and
     # matches remarks_search there, reading the table only for the page's rows
