@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from m2mportal.models import NewSim, Remarks
 from m2mportal.services.inventory import _Dates, _References, _row
 from m2mportal.store.sims import INSERT_COLUMNS
 
 
 def test_row_values_sit_under_their_columns() -> None:
-    refs = _References(tariffs={7: 12}, options=set(), materials=set(), profiles={})
+    refs = _References(
+        tariffs={7: 12}, options=set(), materials=set(), profiles={}, tariff_names={7: "IoT 12"}
+    )
     sim = NewSim(
         iccid="89490200000000000013",
         imsi="262010000000001",
@@ -38,3 +42,9 @@ def test_row_values_sit_under_their_columns() -> None:
     assert row["activation_code"] == sim.activation_code
     assert row["eid_profile_status"] == "Not bound"
     assert row["created_at"] == row["updated_at"] == "2026-01-01T00:00:00.000Z"
+    assert msgspec.json.decode(row["list_entry"] + "0}") == {
+        "iccid": sim.iccid, "euiccid": None, "imsi": sim.imsi, "msisdn": sim.msisdn,
+        "imei": sim.imei, "status": "Active", "productive": True, "partnerId": 100014,
+        "tariff": {"id": 7, "name": "IoT 12"}, "activationDate": "2026-01-01T00:00:00.000Z",
+        "dataConsumption": 0,
+    }  # fmt: skip

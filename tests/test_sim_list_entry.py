@@ -201,12 +201,24 @@ async def test_a_tariff_made_after_its_sims_names_them(fleet: Fleet) -> None:
     assert entry["tariff"] == {"id": 990001, "name": 'Late "one"'}
 
 
+async def test_the_triggers_write_what_the_insert_brought(fleet: Fleet) -> None:
+    """The bulk insert brings each new SIM's entry (services/sims.py list_entry_head); the
+    triggers, made to write every entry anew, write the same text."""
+    db = fleet.world.platform.db
+    read = "SELECT iccid, list_entry FROM sims ORDER BY iccid"
+    brought = [tuple(row) for row in await db.fetch_values(read)]
+    assert len(brought) == len(ODD_NAMES) + 3 and all(entry for _, entry in brought)
+    await db.execute("UPDATE sims SET list_entry = NULL")
+    assert [tuple(row) for row in await db.fetch_values(read)] == brought
+
+
 LIST_ENTRY_WRITE = re.compile(r"\blist_entry\s*=(?!=)|SET\b[^;\n]*\blist_entry\b", re.IGNORECASE)
 
 
 def test_only_the_databases_triggers_write_the_entries() -> None:
     """The entries are right because the database writes them on every change: code that
-    wrote them itself could write what the triggers would not."""
+    wrote them itself could write what the triggers would not. (A new SIM's row brings its
+    entry in the bulk insert's columns, checked by the test above.)"""
     src = Path(sim_store.__file__).resolve().parents[1]
     offenders = [
         str(path.relative_to(src))

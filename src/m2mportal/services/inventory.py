@@ -19,8 +19,9 @@ from m2mportal.clock import Clock, iso, parse_iso
 from m2mportal.domain.errors import not_found
 from m2mportal.domain.identifiers import CHECKS, imei_key
 from m2mportal.domain.instants import INSTANT_RULE, parse_instant
-from m2mportal.models import NewSim
+from m2mportal.models import NewSim, SimListEntry, TariffRef
 from m2mportal.services.partner_tree import PartnerTree
+from m2mportal.services.sims import list_entry_head
 from m2mportal.store import catalog as catalog_store
 from m2mportal.store import sims as sim_store
 from m2mportal.store.database import Database
@@ -63,16 +64,17 @@ class _References:
     options: set[int]
     materials: set[int]
     profiles: dict[int, str]  # id -> kind
+    tariff_names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, db: Database) -> _References:
+        tariffs = await catalog_store.list_all(db, "tariffs")
         return cls(
-            tariffs={
-                r["id"]: r["binding_months"] for r in await catalog_store.list_all(db, "tariffs")
-            },
+            tariffs={r["id"]: r["binding_months"] for r in tariffs},
             options={r["id"] for r in await catalog_store.list_all(db, "options")},
             materials={r["id"] for r in await catalog_store.list_all(db, "materials")},
             profiles={r["id"]: r["kind"] for r in await catalog_store.list_all(db, "profiles")},
+            tariff_names={r["id"]: r["name"] for r in tariffs},
         )
 
 
@@ -162,9 +164,16 @@ def _row(sim: NewSim, partner_id: int, refs: _References, dates: _Dates) -> tupl
         binding_end = dates.binding_end(activation, binding_months)
     esim = sim.sim_type == "eSIM"
     imei = sim.imei
+    owner = sim.subunit_id or partner_id
+    tariff = sim.tariff_id
+    entry = SimListEntry(
+        sim.iccid, sim.euiccid, sim.imsi, sim.msisdn, imei, status, sim.productive, owner,
+        TariffRef(tariff, refs.tariff_names.get(tariff, "")) if tariff is not None else None,
+        activation, 0,
+    )  # fmt: skip
     return (
         sim.iccid,
-        sim.subunit_id or partner_id,
+        owner,
         sim.euiccid,
         sim.imsi,
         sim.msisdn,
@@ -202,6 +211,7 @@ def _row(sim: NewSim, partner_id: int, refs: _References, dates: _Dates) -> tupl
         None,  # last_session_at
         now,  # created_at
         now,  # updated_at
+        list_entry_head(entry),
     )
 
 

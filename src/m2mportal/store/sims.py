@@ -18,6 +18,7 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "remark1", "remark2", "remark3", "remark4", "remark5", "remarks_search",
     "activation_code", "eid_profile_status", "usage_month", "data_bytes", "sms_mo", "sms_mt",
     "voice_seconds", "session_count", "last_session_at", "created_at", "updated_at",
+    "list_entry",
 )  # fmt: skip
 
 # The SIM list reads each SIM's entry as the database keeps it (sims.list_entry, migration
