@@ -30,11 +30,14 @@ _ENTRY = (
     "s.iccid, s.list_entry || CASE WHEN s.usage_month = :month THEN s.data_bytes ELSE 0 END"
     " || '}' AS entry"
 )
-# SQLite's group_concat takes the rows in the order the ordered subquery gives them (the
-# list's tests walk every order); PostgreSQL is told the order.
+# The aggregate takes the rows in the order the ordered subquery gives them, on both
+# databases (PostgreSQL's documentation: "supplying the input values from a sorted subquery
+# will usually work", failing where the outer query joins or groups, which this one does
+# not; the list's tests walk every order). ``string_agg(... ORDER BY iccid)`` sorted the
+# page again: pgbench ran the statement 14,000 times a second against 24,000 without.
 _JOINED = {
     "sqlite": "SELECT group_concat(entry, ','), count(*) FROM ({rows})",
-    "postgresql": "SELECT string_agg(entry, ',' ORDER BY iccid), count(*) FROM ({rows}) AS page",
+    "postgresql": "SELECT string_agg(entry, ','), count(*) FROM ({rows}) AS page",
 }
 # Where the last entry of a page starts: '{"iccid":"' can stand nowhere else in the text,
 # as a JSON string holds a quotation mark escaped.
