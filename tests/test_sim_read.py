@@ -11,8 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.requests import Request
 
 from m2mportal import synthetic
+from m2mportal.api.sims import request_target
 from m2mportal.clock import Clock
 from m2mportal.models import NewMaterial, NewOption, NewProfile, NewTariff
 from m2mportal.platform import open_platform
@@ -866,3 +870,23 @@ async def test_partner_view_of_an_empty_partner(world: World) -> None:
 async def test_partner_view_outside_the_scope_is_403(inventory: Inventory) -> None:
     answer = await inventory.world.api("GET", f"/partners/{inventory.other}", inventory.headers)
     assert_error(answer, 403, "FORBIDDEN")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    query=st.text(
+        st.sampled_from("#\t\r\n?&=%+ \\/a1")
+        | st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        max_size=40,
+    ),
+    path=st.sampled_from(["/partners/1/sims", "/a?b#c\\d", "//x/%3F"]),
+)
+def test_the_request_target_is_starlettes(query: str, path: str) -> None:
+    """The list's links start from the request's path and query as Starlette's URL gives
+    them (api/sims.py reads them from the scope without building the URL)."""
+    scope = {
+        "type": "http", "scheme": "http", "server": ("127.0.0.1", 80), "path": path,
+        "query_string": query.encode(), "headers": [(b"host", b"example.test")],
+    }  # fmt: skip
+    url = Request(scope).url
+    assert request_target(scope) == url.path + (f"?{url.query}" if url.query else "")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
+from starlette.types import Scope
 
 from m2mportal import API_BASE
 from m2mportal.domain.errors import bad_request, forbidden
@@ -37,9 +39,19 @@ def _api_base(call: Call) -> str:
 
 
 def _public_url(call: Call) -> str:
-    """The request's URL on the configured public address (never the Host header's)."""
-    url = call.request.url
-    return base_url(call.platform.settings) + url.path + (f"?{url.query}" if url.query else "")
+    """The request's URL on the configured public address (never the Host header's): its
+    path and query as Starlette's ``request.url`` gives them, read from the scope (the URL
+    object costs 4 us, a twentieth of a list page's time in process)."""
+    return base_url(call.platform.settings) + request_target(call.request.scope)
+
+
+def request_target(scope: Scope) -> str:
+    """The path and query of Starlette's ``URL(scope=scope)``, without building it."""
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    # As Starlette's URL takes it apart: urlsplit removes tabs and line breaks and ends the
+    # query at a "#".
+    query = urlsplit("?" + scope["query_string"].decode()).query
+    return path + (f"?{query}" if query else "")
 
 
 async def list_sims(call: Call) -> sims.SimPageAnswer:

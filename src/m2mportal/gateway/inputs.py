@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.requests import Request
@@ -133,7 +134,10 @@ class QueryReader:
 def _query_values(request: Request, ints: frozenset[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     problems: list[str] = []
-    for key, value in request.query_params.multi_items():
+    # The pairs Starlette's QueryParams holds, without building it (two dicts and a list
+    # copied over: a twentieth of a SIM list page's time in process).
+    pairs = parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    for key, value in pairs:
         name = _name(key)
         if key in values:
             problems.append(f"{name}: given more than once")
