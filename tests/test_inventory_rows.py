@@ -42,7 +42,7 @@ def test_row_values_sit_under_their_columns() -> None:
     assert row["activation_code"] == sim.activation_code
     assert row["eid_profile_status"] == "Not bound"
     assert row["created_at"] == row["updated_at"] == "2026-01-01T00:00:00.000Z"
-    assert msgspec.json.decode(row["list_entry"] + "0}") == {
+    assert msgspec.json.decode(row["list_entry"]) == {
         "iccid": sim.iccid, "euiccid": None, "imsi": sim.imsi, "msisdn": sim.msisdn,
         "imei": sim.imei, "status": "Active", "productive": True, "partnerId": 100014,
         "tariff": {"id": 7, "name": "IoT 12"}, "activationDate": "2026-01-01T00:00:00.000Z",

@@ -21,7 +21,7 @@ from m2mportal.domain.identifiers import CHECKS, imei_key
 from m2mportal.domain.instants import INSTANT_RULE, parse_instant
 from m2mportal.models import NewSim, SimListEntry, TariffRef
 from m2mportal.services.partner_tree import PartnerTree
-from m2mportal.services.sims import list_entry_head
+from m2mportal.services.sims import list_entry
 from m2mportal.store import catalog as catalog_store
 from m2mportal.store import sims as sim_store
 from m2mportal.store.database import Database
@@ -211,7 +211,7 @@ def _row(sim: NewSim, partner_id: int, refs: _References, dates: _Dates) -> tupl
         None,  # last_session_at
         now,  # created_at
         now,  # updated_at
-        list_entry_head(entry),
+        list_entry(entry),
     )
 
 

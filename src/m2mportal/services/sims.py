@@ -185,12 +185,12 @@ class SimPageAnswer(Model):
 assert SimPageAnswer.__struct_fields__ == SimPage.__struct_fields__
 
 
-def list_entry_head(entry: SimListEntry) -> str:
+def list_entry(entry: SimListEntry) -> str:
     """A new SIM's entry as sims.list_entry holds it, for the bulk insert to bring along:
-    the JSON msgspec writes for it, up to ``"dataConsumption":`` (migration 0009's triggers
-    write the same text for any SIM changed later)."""
+    the JSON msgspec writes for it, without data volume (migration 0009's triggers write
+    the same text for any SIM changed later)."""
     assert entry.data_consumption == 0
-    return msgspec.json.encode(entry)[: -len(b"0}")].decode()
+    return msgspec.json.encode(entry).decode()
 
 
 def _content(page: sim_store.ListPage) -> msgspec.Raw:

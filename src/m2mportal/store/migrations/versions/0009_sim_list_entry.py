@@ -3,14 +3,14 @@
 A page of the SIM list read twelve columns of 100 rows; on SQLite, Python's sqlite3 module
 takes ~70 ns for each value (it gives the GIL up and takes it back around every column's
 type), most of the page's time. ``list_entry`` holds the SIM's list entry as the API
-answers it, JSON from ``{"iccid":`` up to ``"dataConsumption":`` (the month's data volume
-depends on the month it is read in and is added by the read, store/sims.py).
+answers it for a month without data volume (``"dataConsumption":0``): the month's volume
+depends on the month it is read in and is put in by the read (store/sims.py).
 
 Triggers keep it, so no writer can leave it stale: on an update that changes a listed
 column (or sets ``list_entry`` to NULL), when a tariff is inserted, for the SIMs already
 referring to its id (the catalogue is insert-only, tests/test_sim_read.py, so a name once
 written stays right), and on an insert that brings no entry. The bulk insert brings one
-(services/sims.py ``list_entry_head``, msgspec's own text): made by the trigger, the entry
+(services/sims.py ``list_entry``, msgspec's own text): made by the trigger, the entry
 doubled an import's time on SQLite and made it half as long again on PostgreSQL. The text
 must be byte for byte what msgspec writes for ``SimListEntry``; tests/test_sim_list_entry.py
 checks it on both databases, and that the triggers write what the insert brought.
@@ -62,7 +62,7 @@ def _entry(quote: str) -> str:
         f"""(SELECT {tariff_name} FROM tariffs t WHERE t.id = NEW.tariff_id), '""') || '}}'"""
         " END"
         f""" || ',"activationDate":' || {q("activation_date")}"""
-        """ || ',"dataConsumption":'"""
+        """ || ',"dataConsumption":0}'"""
     )
 
 
@@ -104,9 +104,11 @@ def _postgresql() -> list[str]:
 
 def upgrade() -> None:
     op.add_column("sims", sa.Column("list_entry", sa.Text(), nullable=True))
-    dialect = op.get_bind().dialect.name
-    for statement in _sqlite() if dialect == "sqlite" else _postgresql():
-        op.execute(statement)
+    bind = op.get_bind()
+    for statement in _sqlite() if bind.dialect.name == "sqlite" else _postgresql():
+        # As the driver gets it: SQLAlchemy's text() would read ':0' in '"dataConsumption":0}'
+        # as a parameter.
+        bind.exec_driver_sql(statement)
     op.execute("UPDATE sims SET list_entry = NULL")  # the triggers write every entry
 
 
