@@ -68,9 +68,10 @@ async def _page(db: Database, rows: str, params: dict[str, Any]) -> ListPage:
     return ListPage(entries or "", int(count))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=512)
 def _joined(dialect: str, rows: str) -> str:
-    # One text per statement (the driver's statement cache hashes and compares it each call).
+    # The same text for the same statement, made once (the driver's statement cache hashes
+    # and compares it each call); filters and subunit trees make a few hundred at most.
     return _JOINED[dialect].format(rows=rows)
 
 
